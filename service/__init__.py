@@ -1,0 +1,1 @@
+"""The Flask service: app factory, REST API, CLI and pages."""
