@@ -1,0 +1,56 @@
+"""A resident's ballot: one per voting code per round, replaceable until voting closes.
+
+The ballot's identity derives from the round and a keyed hash of the voting code, never from a
+person: the code's holder can find the ballot again, nobody else can. Two requests racing with the
+same code address the same aggregate, so the event store's optimistic concurrency lets exactly one
+of them write each version.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from uuid import NAMESPACE_URL, UUID, uuid5
+
+from eventsourcing.domain import Aggregate, event
+
+from domain.budget_round import BudgetRound
+from domain.errors import Conflict
+
+BALLOT_NAMESPACE = uuid5(NAMESPACE_URL, "https://buurtbudget.nl/ballot")
+
+
+def ballot_id_for(round_id: UUID, code_hash: str) -> UUID:
+    """The id of the ballot that a voting code (by its keyed hash) opens in a round."""
+    return uuid5(BALLOT_NAMESPACE, f"{round_id}:{code_hash}")
+
+
+def receipt_for(ballot_id: UUID, version: int, choices: dict[str, int]) -> str:
+    """A digest a voter keeps to check that exactly this ballot version was counted."""
+    line = f"{ballot_id}:{version}:{json.dumps(choices, sort_keys=True, separators=(',', ':'))}"
+    return hashlib.sha256(line.encode()).hexdigest()
+
+
+class Ballot(Aggregate):
+    """The ballot a voting code opens; each cast is a new version, the last one counts."""
+
+    @classmethod
+    def issue(cls, *, round_id: UUID, code_hash: str) -> Ballot:
+        return cls(id=ballot_id_for(round_id, code_hash), round_id=round_id)
+
+    @event("Issued")
+    def __init__(self, *, id: UUID, round_id: UUID) -> None:
+        self.round_id = round_id
+        self.choices: dict[str, int] | None = None
+
+    def cast(self, *, budget_round: BudgetRound, choices: dict[str, int]) -> str:
+        """Cast (or replace) the ballot while voting is open; returns the voter's receipt."""
+        if budget_round.id != self.round_id:
+            raise Conflict("this voting code belongs to another round")
+        budget_round.check_accepts_ballots()
+        budget_round.settings.check_ballot(budget_round.ballot_costs, choices)
+        self._cast(round_id=self.round_id, choices=dict(choices))
+        return receipt_for(self.id, self.version, self.choices or {})
+
+    @event("Cast")
+    def _cast(self, *, round_id: UUID, choices: dict[str, int]) -> None:
+        self.choices = choices

@@ -1,0 +1,485 @@
+"""A budget round of one neighbourhood: its phases, its money and its decision.
+
+The round is the consistency boundary for money: deposits, reservations for winners, payouts and
+returns are all events of this one aggregate, so optimistic concurrency on the round decides every
+race for the last euro, and the invariants below are checked against one consistent state:
+
+- the round never reserves more than was deposited (and not returned);
+- a proposal is never paid beyond its reservation (pending + paid <= reserved).
+"""
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.domain import Aggregate, event
+
+from domain.errors import Conflict, Forbidden, NotFound, RuleViolation
+from domain.money import format_euros, require_cents
+from domain.voting import VotingSettings
+
+PHASES = ("submission", "review", "voting", "decided", "execution", "closed")
+PAYOUT_KINDS = ("invoice", "advance")
+
+
+def check_schedule(schedule: dict[str, str] | None) -> dict[str, str]:
+    """Return a schedule (phase -> ISO start date) whose dates do not run backwards."""
+    schedule = dict(schedule or {})
+    unknown = sorted(set(schedule) - set(PHASES))
+    if unknown:
+        raise RuleViolation(f"unknown phase(s) in schedule: {', '.join(unknown)}", field="schedule")
+    previous: tuple[str, date] | None = None
+    for phase in PHASES:
+        if phase not in schedule:
+            continue
+        try:
+            starts = date.fromisoformat(schedule[phase])
+        except (TypeError, ValueError):
+            raise RuleViolation(
+                f"schedule.{phase} must be a date like 2026-03-01", field="schedule"
+            ) from None
+        if previous and starts < previous[1]:
+            raise RuleViolation(
+                f"schedule.{phase} ({starts}) is before schedule.{previous[0]} ({previous[1]})",
+                field="schedule",
+            )
+        previous = (phase, starts)
+    return schedule
+
+
+def check_text(value: object, *, field: str, max_length: int, required: bool = True) -> str:
+    """Return trimmed text, or raise if it is missing or too long."""
+    if value is None and not required:
+        return ""
+    if not isinstance(value, str) or (required and not value.strip()):
+        raise RuleViolation(f"{field} must not be empty", field=field)
+    if len(value) > max_length:
+        raise RuleViolation(f"{field} must be at most {max_length} characters", field=field)
+    return value.strip()
+
+
+class BudgetRound(Aggregate):
+    """One round of a neighbourhood's residents' budget, from submissions to closing."""
+
+    @classmethod
+    def open(
+        cls,
+        *,
+        municipality_id: UUID,
+        neighbourhood_id: UUID,
+        title: str,
+        description: str,
+        schedule: dict[str, str] | None,
+        voting: dict[str, Any] | None,
+        lot_seed: str,
+        actor: str,
+    ) -> BudgetRound:
+        return cls(
+            municipality_id=municipality_id,
+            neighbourhood_id=neighbourhood_id,
+            title=check_text(title, field="title", max_length=200),
+            description=check_text(description, field="description", max_length=5000, required=False),
+            schedule=check_schedule(schedule),
+            voting=VotingSettings.from_dict(voting).to_dict(),
+            lot_seed=lot_seed,
+            actor=actor,
+        )
+
+    @event("Opened")
+    def __init__(
+        self,
+        *,
+        municipality_id: UUID,
+        neighbourhood_id: UUID,
+        title: str,
+        description: str,
+        schedule: dict[str, str],
+        voting: dict[str, Any],
+        lot_seed: str,
+        actor: str,
+    ) -> None:
+        self.municipality_id = municipality_id
+        self.neighbourhood_id = neighbourhood_id
+        self.title = title
+        self.description = description
+        self.schedule = schedule
+        self.voting = voting
+        self.lot_seed = lot_seed
+        self.phase = "submission"
+        self.proposals: dict[str, dict[str, Any]] = {}  # id -> status and ballot cost
+        self.deposited = 0
+        self.returned = 0
+        self.ballot_costs: dict[str, int] = {}  # proposal id -> cost, frozen when voting opens
+        self.codes_issued = 0
+        self.tallies: dict[str, dict[str, Any]] = {}
+        self.confirmed_tally_id: str | None = None
+        self.reserved: dict[str, int] = {}  # proposal id -> amount reserved (paid included)
+        self.completed: set[str] = set()
+        self.payouts: dict[str, dict[str, Any]] = {}
+
+    # -- state derived from the events -------------------------------------------------------
+
+    @property
+    def settings(self) -> VotingSettings:
+        return VotingSettings.from_dict(self.voting)
+
+    def paid(self, proposal_id: str) -> int:
+        return sum(
+            p["amount"] for p in self.payouts.values()
+            if p["proposal_id"] == proposal_id and p["status"] == "paid"
+        )
+
+    def pending(self, proposal_id: str) -> int:
+        return sum(
+            p["amount"] for p in self.payouts.values()
+            if p["proposal_id"] == proposal_id and p["status"] in ("requested", "approved")
+        )
+
+    @property
+    def total_reserved(self) -> int:
+        return sum(self.reserved.values())
+
+    @property
+    def available(self) -> int:
+        """Money deposited and neither reserved for a winner nor returned."""
+        return self.deposited - self.returned - self.total_reserved
+
+    @property
+    def total_paid(self) -> int:
+        return sum(p["amount"] for p in self.payouts.values() if p["status"] == "paid")
+
+    # -- guards -------------------------------------------------------------------------------
+
+    def check_phase(self, *phases: str, doing: str) -> None:
+        if self.phase not in phases:
+            raise Conflict(
+                f"cannot {doing} while the round is in phase '{self.phase}' "
+                f"(allowed in: {', '.join(phases)})"
+            )
+
+    def _payout(self, payout_id: str) -> dict[str, Any]:
+        try:
+            return self.payouts[payout_id]
+        except KeyError:
+            raise NotFound(f"payout {payout_id} not found in this round") from None
+
+    # -- set-up -------------------------------------------------------------------------------
+
+    def change_settings(
+        self, *, schedule: dict[str, str] | None, voting: dict[str, Any] | None, actor: str
+    ) -> None:
+        """Change the schedule (until closed) or the voting rules (only before voting opens)."""
+        self.check_phase(*PHASES[:-1], doing="change the settings")
+        if voting is not None:
+            self.check_phase("submission", "review", doing="change the voting rules")
+        new_schedule = check_schedule(schedule) if schedule is not None else self.schedule
+        new_voting = VotingSettings.from_dict(voting).to_dict() if voting is not None else self.voting
+        self._settings_changed(schedule=new_schedule, voting=new_voting, actor=actor)
+
+    @event("SettingsChanged")
+    def _settings_changed(self, *, schedule: dict[str, str], voting: dict[str, Any], actor: str) -> None:
+        self.schedule = schedule
+        self.voting = voting
+
+    def deposit(self, *, deposit_id: str, amount: int, source: str, reference: str, actor: str) -> None:
+        """Put money into the round from a named source (municipal budget, fund, sponsor)."""
+        self.check_phase(*PHASES[:-1], doing="deposit funds")
+        require_cents(amount, field="amount")
+        source = check_text(source, field="source", max_length=200)
+        reference = check_text(reference, field="reference", max_length=200, required=False)
+        self._funds_deposited(
+            deposit_id=deposit_id, amount=amount, source=source, reference=reference, actor=actor
+        )
+
+    @event("FundsDeposited")
+    def _funds_deposited(
+        self, *, deposit_id: str, amount: int, source: str, reference: str, actor: str
+    ) -> None:
+        self.deposited += amount
+
+    # -- proposals and voting -----------------------------------------------------------------
+
+    def receive_proposal(self, *, proposal_id: UUID, amount: int) -> None:
+        """Register a newly submitted proposal; only while submissions are open."""
+        self.check_phase("submission", doing="submit a proposal")
+        self._proposal_received(proposal_id=proposal_id, amount=amount)
+
+    @event("ProposalReceived")
+    def _proposal_received(self, *, proposal_id: UUID, amount: int) -> None:
+        self.proposals[str(proposal_id)] = {"status": "submitted", "amount": amount}
+
+    # The round keeps each proposal's review outcome so that the ballot it freezes, and the race
+    # between a late review and opening the vote, are decided on the round alone.
+    def note_review(self, *, proposal_id: UUID, status: str, amount: int) -> None:
+        self.check_phase("submission", "review", doing="review or withdraw a proposal")
+        if str(proposal_id) not in self.proposals:
+            raise NotFound(f"proposal {proposal_id} is not part of this round")
+        self._proposal_reviewed(proposal_id=proposal_id, status=status, amount=amount)
+
+    @event("ProposalReviewed")
+    def _proposal_reviewed(self, *, proposal_id: UUID, status: str, amount: int) -> None:
+        self.proposals[str(proposal_id)] = {"status": status, "amount": amount}
+
+    def close_submissions(self, *, actor: str) -> None:
+        self.check_phase("submission", doing="close submissions")
+        self._submissions_closed(actor=actor)
+
+    @event("SubmissionsClosed")
+    def _submissions_closed(self, *, actor: str) -> None:
+        self.phase = "review"
+
+    def open_voting(self, *, actor: str) -> dict[str, int]:
+        """Freeze the rules and put the admitted proposals on the ballot at their reviewed cost."""
+        self.check_phase("review", doing="open voting")
+        unreviewed = sorted(pid for pid, p in self.proposals.items() if p["status"] == "submitted")
+        if unreviewed:
+            raise Conflict(f"review these proposals first: {', '.join(unreviewed)}")
+        admitted = {pid: p["amount"] for pid, p in self.proposals.items() if p["status"] == "admitted"}
+        if not admitted:
+            raise Conflict("no admitted proposals: there is nothing to vote on")
+        if self.settings.min_choices > len(admitted):
+            raise Conflict(
+                f"the rules ask for at least {self.settings.min_choices} choices "
+                f"but only {len(admitted)} proposals are admitted"
+            )
+        self._voting_opened(ballot=admitted, actor=actor)
+        return admitted
+
+    @event("VotingOpened")
+    def _voting_opened(self, *, ballot: dict[str, int], actor: str) -> None:
+        self.phase = "voting"
+        self.ballot_costs = ballot
+
+    def issue_codes(self, *, batch_id: str, count: int, actor: str) -> None:
+        """Record that `count` more voting codes were issued (the codes themselves are not kept)."""
+        self.check_phase("submission", "review", "voting", doing="issue voting codes")
+        if not isinstance(count, int) or isinstance(count, bool) or not 1 <= count <= 200_000:
+            raise RuleViolation("count must be between 1 and 200000", field="count")
+        self._codes_issued(batch_id=batch_id, count=count, actor=actor)
+
+    @event("VotingCodesIssued")
+    def _codes_issued(self, *, batch_id: str, count: int, actor: str) -> None:
+        self.codes_issued += count
+
+    def check_accepts_ballots(self) -> None:
+        if self.phase != "voting":
+            raise Conflict(f"voting is not open (the round is in phase '{self.phase}')")
+
+    def close_voting(self, *, actor: str) -> None:
+        self.check_phase("voting", doing="close voting")
+        self._voting_closed(actor=actor)
+
+    @event("VotingClosed")
+    def _voting_closed(self, *, actor: str) -> None:
+        self.phase = "decided"
+
+    # -- decision -----------------------------------------------------------------------------
+
+    def record_tally(self, *, tally_id: str, result: dict[str, Any], actor: str) -> None:
+        """Record a computed tally (rule, winners, counts, ballot digest); confirmed separately."""
+        self.check_phase("decided", doing="run the tally")
+        if self.confirmed_tally_id is not None:
+            raise Conflict("the result is already confirmed")
+        self._tally_recorded(tally_id=tally_id, result=result, actor=actor)
+
+    @event("TallyRecorded")
+    def _tally_recorded(self, *, tally_id: str, result: dict[str, Any], actor: str) -> None:
+        self.tallies[tally_id] = result
+
+    def confirm_tally(self, *, tally_id: str, actor: str) -> dict[str, int]:
+        """Reserve funds for each winner of a recorded tally; returns proposal id -> amount."""
+        self.check_phase("decided", doing="confirm the result")
+        if tally_id not in self.tallies:
+            raise NotFound(f"tally {tally_id} not found in this round")
+        if tally_id != list(self.tallies)[-1]:
+            raise Conflict("only the latest tally can be confirmed")
+        winners = {w["proposal_id"]: w["cost"] for w in self.tallies[tally_id]["winners"]}
+        total = sum(winners.values())
+        if total > self.available:
+            raise RuleViolation(
+                f"the winners need {format_euros(total)} but only "
+                f"{format_euros(self.available)} is available"
+            )
+        self._tally_confirmed(tally_id=tally_id, reservations=winners, actor=actor)
+        return winners
+
+    @event("TallyConfirmed")
+    def _tally_confirmed(self, *, tally_id: str, reservations: dict[str, int], actor: str) -> None:
+        self.confirmed_tally_id = tally_id
+        self.reserved.update(reservations)
+        self.phase = "execution"
+
+    # -- payouts ------------------------------------------------------------------------------
+
+    def request_payout(
+        self,
+        *,
+        payout_id: str,
+        proposal_id: str,
+        amount: int,
+        payee_name: str,
+        iban: str,
+        kind: str,
+        reference: str,
+        description: str,
+        actor: str,
+    ) -> None:
+        """Ask to pay part of a winner's reservation to a payee; a second official must approve."""
+        self.check_phase("execution", doing="request a payout")
+        require_cents(amount, field="amount")
+        if kind not in PAYOUT_KINDS:
+            raise RuleViolation(f"kind must be one of {', '.join(PAYOUT_KINDS)}", field="kind")
+        if proposal_id not in self.reserved:
+            raise Conflict("this proposal has no funds reserved in this round")
+        if proposal_id in self.completed:
+            raise Conflict("this proposal is completed; its unspent funds went back to the round")
+        committed = self.pending(proposal_id) + self.paid(proposal_id)
+        room = self.reserved[proposal_id] - committed
+        if amount > room:
+            raise RuleViolation(
+                f"the payout of {format_euros(amount)} exceeds what is left of the proposal's "
+                f"reservation ({format_euros(room)})",
+                field="amount",
+            )
+        self._payout_requested(
+            payout_id=payout_id,
+            proposal_id=proposal_id,
+            amount=amount,
+            payee_name=check_text(payee_name, field="payee_name", max_length=140),
+            iban=iban,
+            kind=kind,
+            reference=check_text(reference, field="reference", max_length=140),
+            description=check_text(description, field="description", max_length=140, required=False),
+            actor=actor,
+        )
+
+    @event("PayoutRequested")
+    def _payout_requested(
+        self,
+        *,
+        payout_id: str,
+        proposal_id: str,
+        amount: int,
+        payee_name: str,
+        iban: str,
+        kind: str,
+        reference: str,
+        description: str,
+        actor: str,
+    ) -> None:
+        self.payouts[payout_id] = {
+            "proposal_id": proposal_id,
+            "amount": amount,
+            "status": "requested",
+            "requested_by": actor,
+        }
+
+    @staticmethod
+    def _payout_facts(payout: dict[str, Any]) -> dict[str, Any]:
+        # Every payout event names its proposal and amount, so read models and auditors can
+        # follow a euro without joining back to the request.
+        return {"proposal_id": payout["proposal_id"], "amount": payout["amount"]}
+
+    def _check_second_official(self, payout: dict[str, Any], actor: str, doing: str) -> None:
+        if payout["requested_by"] == actor:
+            raise Forbidden(f"a different official than the one who requested it must {doing} a payout")
+
+    def _check_payout_status(self, payout: dict[str, Any], status: str, doing: str) -> None:
+        if payout["status"] != status:
+            raise Conflict(f"cannot {doing} a payout that is {payout['status']}")
+
+    def approve_payout(self, *, payout_id: str, actor: str) -> None:
+        payout = self._payout(payout_id)
+        self._check_payout_status(payout, "requested", "approve")
+        self._check_second_official(payout, actor, "approve")
+        self._payout_approved(payout_id=payout_id, **self._payout_facts(payout), actor=actor)
+
+    @event("PayoutApproved")
+    def _payout_approved(
+        self, *, payout_id: str, proposal_id: str, amount: int, actor: str
+    ) -> None:
+        self.payouts[payout_id]["status"] = "approved"
+
+    def reject_payout(self, *, payout_id: str, reason: str, actor: str) -> None:
+        payout = self._payout(payout_id)
+        self._check_payout_status(payout, "requested", "reject")
+        self._check_second_official(payout, actor, "reject")
+        reason = check_text(reason, field="reason", max_length=1000)
+        self._payout_rejected(
+            payout_id=payout_id, **self._payout_facts(payout), reason=reason, actor=actor
+        )
+
+    @event("PayoutRejected")
+    def _payout_rejected(
+        self, *, payout_id: str, proposal_id: str, amount: int, reason: str, actor: str
+    ) -> None:
+        self.payouts[payout_id]["status"] = "rejected"
+
+    def mark_payout_paid(self, *, payout_id: str, bank_reference: str, actor: str) -> None:
+        payout = self._payout(payout_id)
+        self._check_payout_status(payout, "approved", "mark as paid")
+        bank_reference = check_text(bank_reference, field="bank_reference", max_length=140)
+        self._payout_paid(
+            payout_id=payout_id, **self._payout_facts(payout), bank_reference=bank_reference,
+            actor=actor,
+        )
+
+    @event("PayoutPaid")
+    def _payout_paid(
+        self, *, payout_id: str, proposal_id: str, amount: int, bank_reference: str, actor: str
+    ) -> None:
+        self.payouts[payout_id]["status"] = "paid"
+
+    def reverse_payout(self, *, payout_id: str, reason: str, actor: str) -> None:
+        """Undo a paid payout (returned by the bank, paid in error); the money is reserved again."""
+        payout = self._payout(payout_id)
+        self._check_payout_status(payout, "paid", "reverse")
+        if payout["proposal_id"] in self.completed:
+            raise Conflict("the proposal is completed; reverse payouts before completing it")
+        reason = check_text(reason, field="reason", max_length=1000)
+        self._payout_reversed(
+            payout_id=payout_id, **self._payout_facts(payout), reason=reason, actor=actor
+        )
+
+    @event("PayoutReversed")
+    def _payout_reversed(
+        self, *, payout_id: str, proposal_id: str, amount: int, reason: str, actor: str
+    ) -> None:
+        self.payouts[payout_id]["status"] = "reversed"
+
+    # -- completion and closing ---------------------------------------------------------------
+
+    def release_unspent(self, *, proposal_id: str, actor: str) -> int:
+        """On a proposal's completion, give its unspent reservation back to the round."""
+        self.check_phase("execution", doing="complete a proposal")
+        if proposal_id not in self.reserved:
+            raise Conflict("this proposal has no funds reserved in this round")
+        if proposal_id in self.completed:
+            raise Conflict("this proposal is already completed")
+        if self.pending(proposal_id):
+            raise Conflict("decide on its pending payouts first")
+        unspent = self.reserved[proposal_id] - self.paid(proposal_id)
+        self._unspent_released(proposal_id=proposal_id, amount=unspent, actor=actor)
+        return unspent
+
+    @event("UnspentReleased")
+    def _unspent_released(self, *, proposal_id: str, amount: int, actor: str) -> None:
+        self.reserved[proposal_id] -= amount
+        self.completed.add(proposal_id)
+
+    def close(self, *, destination: str, actor: str) -> int:
+        """Close the round and return every euro not paid out to `destination`; returns the amount."""
+        self.check_phase("execution", doing="close the round")
+        open_ = sorted(set(self.reserved) - self.completed)
+        if open_:
+            raise Conflict(f"complete these proposals first: {', '.join(open_)}")
+        destination = check_text(destination, field="destination", max_length=200)
+        unspent = self.deposited - self.returned - self.total_paid
+        self._closed(returned=unspent, destination=destination, actor=actor)
+        return unspent
+
+    @event("Closed")
+    def _closed(self, *, returned: int, destination: str, actor: str) -> None:
+        self.returned += returned
+        self.phase = "closed"

@@ -1,0 +1,26 @@
+"""The one exception hierarchy of Buurtbudget; the HTTP layer maps each class to one status code."""
+
+
+class BudgetError(Exception):
+    """Base of every error the domain and the application raise on purpose."""
+
+    def __init__(self, message: str, *, field: str | None = None):
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+
+class NotFound(BudgetError):
+    """The thing asked for does not exist."""
+
+
+class RuleViolation(BudgetError):
+    """The request is well formed but breaks a rule of the domain (ballot rules, amounts, ...)."""
+
+
+class Conflict(BudgetError):
+    """The request does not fit the current state (wrong phase, already decided, lost a race)."""
+
+
+class Forbidden(BudgetError):
+    """The actor may not do this (four-eyes rule, wrong proposer key, invalid voting code)."""

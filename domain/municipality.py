@@ -1,0 +1,33 @@
+"""A municipality, with its CBS code where known."""
+from __future__ import annotations
+
+import re
+
+from eventsourcing.domain import Aggregate, event
+
+from domain.errors import RuleViolation
+
+# CBS (Statistics Netherlands) codes: GM + 4 digits for a municipality.
+CBS_MUNICIPALITY = re.compile(r"^GM\d{4}$")
+
+
+def check_name(name: str) -> str:
+    """Return the trimmed name, or raise if it is empty."""
+    if not isinstance(name, str) or not name.strip():
+        raise RuleViolation("name must not be empty", field="name")
+    return name.strip()
+
+
+class Municipality(Aggregate):
+    """A municipality that sets aside money for its neighbourhoods."""
+
+    @classmethod
+    def register(cls, *, name: str, cbs_code: str | None, actor: str) -> Municipality:
+        if cbs_code is not None and not CBS_MUNICIPALITY.match(cbs_code):
+            raise RuleViolation("a municipality's CBS code looks like GM0363", field="cbs_code")
+        return cls(name=check_name(name), cbs_code=cbs_code, actor=actor)
+
+    @event("Registered")
+    def __init__(self, *, name: str, cbs_code: str | None, actor: str) -> None:
+        self.name = name
+        self.cbs_code = cbs_code

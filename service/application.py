@@ -1,0 +1,406 @@
+"""The event-sourced application: every command of Buurtbudget, each one transaction on the log."""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+import uuid
+from collections.abc import Callable, Iterator
+from importlib import metadata
+from typing import Any, TypeVar
+from uuid import UUID
+
+from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.domain import Aggregate
+from eventsourcing.persistence import IntegrityError
+from eventsourcing.utils import get_topic
+
+from domain.ballot import Ballot, ballot_id_for
+from domain.budget_round import BudgetRound
+from domain.errors import Conflict, Forbidden, NotFound
+from domain.municipality import Municipality
+from domain.neighbourhood import Neighbourhood
+from domain.proposal import Proposal
+from domain.round_result import comparable, count_round
+
+A = TypeVar("A", bound=Aggregate)
+T = TypeVar("T")
+
+# Voting codes are printed on letters: no 0/O or 1/I/L to misread. 12 symbols of 32 = 60 bits.
+CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
+CODE_LENGTH = 12
+CONFLICT_RETRIES = 3
+BALLOT_CAST_TOPIC = get_topic(Ballot.Cast)  # type: ignore[attr-defined]
+
+
+def software_version() -> str:
+    try:
+        return metadata.version("buurtbudget")
+    except metadata.PackageNotFoundError:
+        return "unknown"
+
+
+def normalise_code(code: str) -> str:
+    """Codes are typed by people: ignore case, spaces and dashes."""
+    return "".join(ch for ch in code.upper() if ch.isalnum())
+
+
+def new_voting_code() -> str:
+    raw = "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
+    return "-".join(raw[i : i + 4] for i in range(0, CODE_LENGTH, 4))
+
+
+class BuurtbudgetApplication(Application[UUID]):
+    """Commands and event-sourced queries for municipalities, rounds, proposals, ballots and money."""
+
+    name = "buurtbudget"
+
+    def __init__(self, env: dict[str, str] | None = None, *, secret_key: bytes) -> None:
+        super().__init__(env)
+        # The key of the keyed hashes of voting codes and proposer keys: without it, the hashes in
+        # the log cannot be linked back to a code, not even by someone holding the database.
+        self._secret_key = secret_key
+
+    # -- loading and saving ---------------------------------------------------------------------
+
+    def _get(self, aggregate_id: UUID, cls: type[A], what: str) -> A:
+        try:
+            aggregate = self.repository.get(aggregate_id)
+        except AggregateNotFoundError:
+            raise NotFound(f"{what} {aggregate_id} not found") from None
+        if not isinstance(aggregate, cls):
+            raise NotFound(f"{what} {aggregate_id} not found")
+        return aggregate
+
+    def get_round(self, round_id: UUID) -> BudgetRound:
+        return self._get(round_id, BudgetRound, "round")
+
+    def get_proposal(self, proposal_id: UUID) -> Proposal:
+        return self._get(proposal_id, Proposal, "proposal")
+
+    def _retrying(self, command: Callable[[], T]) -> T:
+        """Run load-decide-save again when another writer got to an aggregate first.
+
+        Each attempt reloads and re-checks every guard, so a retry can only succeed if the
+        command is still valid on the newer state; the loser of a race for the last euro gets
+        the rule violation, not a silent overspend.
+        """
+        for attempt in range(CONFLICT_RETRIES):
+            try:
+                return command()
+            except IntegrityError:
+                if attempt == CONFLICT_RETRIES - 1:
+                    raise Conflict(
+                        "someone else changed this at the same time; please try again"
+                    ) from None
+        raise AssertionError("unreachable")
+
+    def keyed_hash(self, purpose: str, value: str) -> str:
+        return hmac.new(self._secret_key, f"{purpose}:{value}".encode(), hashlib.sha256).hexdigest()
+
+    # -- places ---------------------------------------------------------------------------------
+
+    def register_municipality(self, *, name: str, cbs_code: str | None, actor: str) -> UUID:
+        municipality = Municipality.register(name=name, cbs_code=cbs_code, actor=actor)
+        self.save(municipality)
+        return municipality.id
+
+    def register_neighbourhood(
+        self, *, municipality_id: UUID, name: str, cbs_code: str | None, actor: str
+    ) -> UUID:
+        municipality = self._get(municipality_id, Municipality, "municipality")
+        neighbourhood = Neighbourhood.register(
+            municipality=municipality, name=name, cbs_code=cbs_code, actor=actor
+        )
+        self.save(neighbourhood)
+        return neighbourhood.id
+
+    # -- rounds and funds -----------------------------------------------------------------------
+
+    def open_round(
+        self,
+        *,
+        neighbourhood_id: UUID,
+        title: str,
+        description: str,
+        schedule: dict[str, str] | None,
+        voting: dict[str, Any] | None,
+        actor: str,
+    ) -> UUID:
+        neighbourhood = self._get(neighbourhood_id, Neighbourhood, "neighbourhood")
+        budget_round = BudgetRound.open(
+            municipality_id=neighbourhood.municipality_id,
+            neighbourhood_id=neighbourhood.id,
+            title=title,
+            description=description,
+            schedule=schedule,
+            voting=voting,
+            lot_seed=secrets.token_hex(16),
+            actor=actor,
+        )
+        self.save(budget_round)
+        return budget_round.id
+
+    def _on_round(self, round_id: UUID, change: Callable[[BudgetRound], T]) -> T:
+        def command() -> T:
+            budget_round = self.get_round(round_id)
+            result = change(budget_round)
+            self.save(budget_round)
+            return result
+
+        return self._retrying(command)
+
+    def change_round_settings(
+        self,
+        round_id: UUID,
+        *,
+        schedule: dict[str, str] | None,
+        voting: dict[str, Any] | None,
+        actor: str,
+    ) -> None:
+        self._on_round(
+            round_id, lambda r: r.change_settings(schedule=schedule, voting=voting, actor=actor)
+        )
+
+    def deposit(
+        self, round_id: UUID, *, amount: int, source: str, reference: str, actor: str
+    ) -> str:
+        deposit_id = str(uuid.uuid4())
+        self._on_round(
+            round_id,
+            lambda r: r.deposit(
+                deposit_id=deposit_id, amount=amount, source=source, reference=reference,
+                actor=actor,
+            ),
+        )
+        return deposit_id
+
+    def close_submissions(self, round_id: UUID, *, actor: str) -> None:
+        self._on_round(round_id, lambda r: r.close_submissions(actor=actor))
+
+    def open_voting(self, round_id: UUID, *, actor: str) -> dict[str, int]:
+        return self._on_round(round_id, lambda r: r.open_voting(actor=actor))
+
+    def close_voting(self, round_id: UUID, *, actor: str) -> None:
+        self._on_round(round_id, lambda r: r.close_voting(actor=actor))
+
+    def close_round(self, round_id: UUID, *, destination: str, actor: str) -> int:
+        return self._on_round(round_id, lambda r: r.close(destination=destination, actor=actor))
+
+    # -- proposals ------------------------------------------------------------------------------
+
+    def submit_proposal(self, round_id: UUID, **fields: Any) -> tuple[UUID, str]:
+        """Submit a proposal; returns its id and the proposer's key (shown once, only hashed)."""
+        proposer_key = secrets.token_urlsafe(24)
+
+        def command() -> UUID:
+            budget_round = self.get_round(round_id)
+            proposal = Proposal.submit(
+                budget_round=budget_round,
+                proposer_key_hash=self.keyed_hash("proposer", proposer_key),
+                **fields,
+            )
+            self.save(budget_round, proposal)
+            return proposal.id
+
+        return self._retrying(command), proposer_key
+
+    def _on_proposal(self, proposal_id: UUID, change: Callable[[Proposal, BudgetRound], T]) -> T:
+        def command() -> T:
+            proposal = self.get_proposal(proposal_id)
+            budget_round = self.get_round(proposal.round_id)
+            result = change(proposal, budget_round)
+            self.save(proposal, budget_round)
+            return result
+
+        return self._retrying(command)
+
+    def admit_proposal(
+        self, proposal_id: UUID, *, amount: int | None, note: str, actor: str
+    ) -> None:
+        self._on_proposal(
+            proposal_id, lambda p, r: p.admit(budget_round=r, amount=amount, note=note, actor=actor)
+        )
+
+    def reject_proposal(self, proposal_id: UUID, *, reason: str, actor: str) -> None:
+        self._on_proposal(
+            proposal_id, lambda p, r: p.reject(budget_round=r, reason=reason, actor=actor)
+        )
+
+    def withdraw_proposal(self, proposal_id: UUID, *, proposer_key: str, reason: str) -> None:
+        key_hash = self.keyed_hash("proposer", proposer_key)
+        self._on_proposal(
+            proposal_id, lambda p, r: p.withdraw(budget_round=r, key_hash=key_hash, reason=reason)
+        )
+
+    def complete_proposal(self, proposal_id: UUID, *, report: str, actor: str) -> int:
+        """Complete a funded proposal; its unspent reservation returns to the round."""
+
+        def command() -> int:
+            proposal = self.get_proposal(proposal_id)
+            budget_round = self.get_round(proposal.round_id)
+            if proposal.status != "funded":
+                raise Conflict(f"only funded proposals can be completed; this one is {proposal.status}")
+            unspent = budget_round.release_unspent(proposal_id=str(proposal.id), actor=actor)
+            proposal.complete(report=report, unspent=unspent, actor=actor)
+            self.save(budget_round, proposal)
+            return unspent
+
+        return self._retrying(command)
+
+    # -- voting ---------------------------------------------------------------------------------
+
+    def issue_voting_codes(self, round_id: UUID, *, count: int, actor: str) -> list[str]:
+        """Create `count` one-time voting codes; the codes are returned once and never stored."""
+
+        def command() -> list[str]:
+            budget_round = self.get_round(round_id)
+            budget_round.issue_codes(batch_id=str(uuid.uuid4()), count=count, actor=actor)
+            codes = [new_voting_code() for _ in range(count)]
+            ballots = [
+                Ballot.issue(round_id=round_id, code_hash=self._code_hash(code)) for code in codes
+            ]
+            self.save(budget_round, *ballots)
+            return codes
+
+        return self._retrying(command)
+
+    def _code_hash(self, code: str) -> str:
+        return self.keyed_hash("voting-code", normalise_code(code))
+
+    def cast_ballot(self, round_id: UUID, *, code: str, choices: dict[str, int]) -> dict[str, Any]:
+        """Cast or replace the ballot of a voting code; returns its version and the receipt."""
+        ballot_id = ballot_id_for(round_id, self._code_hash(code))
+
+        def command() -> dict[str, Any]:
+            try:
+                ballot = self.repository.get(ballot_id)
+            except AggregateNotFoundError:
+                raise Forbidden("this voting code is not valid for this round") from None
+            budget_round = self.get_round(round_id)
+            receipt = ballot.cast(budget_round=budget_round, choices=choices)
+            self.save(ballot)
+            return {"ballot_version": ballot.version - 1, "receipt": receipt}
+
+        return self._retrying(command)
+
+    def final_ballots(self, round_id: UUID) -> dict[UUID, tuple[int, dict[str, int]]]:
+        """The last cast version of every ballot of a round, read from the stored events."""
+        final: dict[UUID, tuple[int, dict[str, int]]] = {}
+        for domain_event in self._events_with_topic(BALLOT_CAST_TOPIC):
+            if domain_event.round_id == round_id:
+                version = domain_event.originator_version
+                known = final.get(domain_event.originator_id)
+                if known is None or known[0] < version:
+                    final[domain_event.originator_id] = (version, dict(domain_event.choices))
+        return final
+
+    def _events_with_topic(self, topic: str, page: int = 5000) -> Iterator[Any]:
+        start = 1
+        while True:
+            notifications = self.recorder.select_notifications(
+                start=start, limit=page, topics=[topic]
+            )
+            for notification in notifications:
+                yield self.mapper.to_domain_event(notification)
+            if len(notifications) < page:
+                return
+            start = notifications[-1].id + 1
+
+    # -- decision -------------------------------------------------------------------------------
+
+    def run_tally(self, round_id: UUID, *, actor: str) -> dict[str, Any]:
+        """Count the final ballots with the round's rule and record the result as an event."""
+
+        def command() -> dict[str, Any]:
+            budget_round = self.get_round(round_id)
+            budget_round.check_phase("decided", doing="run the tally")
+            result = count_round(
+                budget_round,
+                self.final_ballots(round_id),
+                budget=budget_round.available,
+                software_version=software_version(),
+            )
+            tally_id = str(uuid.uuid4())
+            budget_round.record_tally(tally_id=tally_id, result=result, actor=actor)
+            self.save(budget_round)
+            return {"tally_id": tally_id, **result}
+
+        return self._retrying(command)
+
+    def verify_tally(self, round_id: UUID, tally_id: str | None = None) -> dict[str, Any]:
+        """Recount from the stored ballot events and compare with a recorded result."""
+        budget_round = self.get_round(round_id)
+        if not budget_round.tallies:
+            raise NotFound("no tally has been recorded for this round")
+        tally_id = tally_id or budget_round.confirmed_tally_id or list(budget_round.tallies)[-1]
+        if tally_id not in budget_round.tallies:
+            raise NotFound(f"tally {tally_id} not found in this round")
+        recorded = budget_round.tallies[tally_id]
+        recomputed = count_round(
+            budget_round,
+            self.final_ballots(round_id),
+            budget=recorded["budget"],
+            software_version=software_version(),
+        )
+        differences = sorted(
+            key for key in set(comparable(recorded)) | set(comparable(recomputed))
+            if comparable(recorded).get(key) != comparable(recomputed).get(key)
+        )
+        return {
+            "tally_id": tally_id,
+            "matches": not differences,
+            "differences": differences,
+            "recorded": recorded,
+            "recomputed": recomputed,
+        }
+
+    def confirm_tally(self, round_id: UUID, *, tally_id: str, actor: str) -> dict[str, int]:
+        """Confirm a recorded result: reserve funds for each winner, tell every proposal."""
+
+        def command() -> dict[str, int]:
+            budget_round = self.get_round(round_id)
+            reservations = budget_round.confirm_tally(tally_id=tally_id, actor=actor)
+            proposals = [self.get_proposal(UUID(pid)) for pid in budget_round.ballot_costs]
+            for proposal in proposals:
+                proposal.mark_decided(
+                    tally_id=tally_id,
+                    funded_amount=reservations.get(str(proposal.id), 0),
+                    actor=actor,
+                )
+            self.save(budget_round, *proposals)
+            return reservations
+
+        return self._retrying(command)
+
+    # -- payouts --------------------------------------------------------------------------------
+
+    def request_payout(self, round_id: UUID, *, actor: str, **fields: Any) -> str:
+        payout_id = str(uuid.uuid4())
+        self._on_round(
+            round_id, lambda r: r.request_payout(payout_id=payout_id, actor=actor, **fields)
+        )
+        return payout_id
+
+    def approve_payout(self, round_id: UUID, payout_id: str, *, actor: str) -> None:
+        self._on_round(round_id, lambda r: r.approve_payout(payout_id=payout_id, actor=actor))
+
+    def reject_payout(self, round_id: UUID, payout_id: str, *, reason: str, actor: str) -> None:
+        self._on_round(
+            round_id, lambda r: r.reject_payout(payout_id=payout_id, reason=reason, actor=actor)
+        )
+
+    def mark_payout_paid(
+        self, round_id: UUID, payout_id: str, *, bank_reference: str, actor: str
+    ) -> None:
+        self._on_round(
+            round_id,
+            lambda r: r.mark_payout_paid(
+                payout_id=payout_id, bank_reference=bank_reference, actor=actor
+            ),
+        )
+
+    def reverse_payout(self, round_id: UUID, payout_id: str, *, reason: str, actor: str) -> None:
+        self._on_round(
+            round_id, lambda r: r.reverse_payout(payout_id=payout_id, reason=reason, actor=actor)
+        )
