@@ -1,0 +1,107 @@
+"""Read model of the audit trail: every event of places, rounds and proposals with who, when, why.
+
+Ballot events are left out on purpose: they are anonymous and many; voters and auditors check them
+through receipts and the recount instead.
+"""
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+import sqlalchemy as sa
+from eventsourcing.domain import Aggregate
+
+from domain.budget_round import BudgetRound
+from domain.municipality import Municipality
+from domain.neighbourhood import Neighbourhood
+from domain.proposal import Proposal
+from projections.tracking import ReadModel, handles, metadata
+
+audit_events = sa.Table(
+    "rm_audit_events",
+    metadata,
+    sa.Column("position", sa.BigInteger, primary_key=True, autoincrement=False),
+    sa.Column("aggregate_id", sa.String(36), nullable=False, index=True),
+    sa.Column("aggregate_type", sa.String(50), nullable=False),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("event_type", sa.String(50), nullable=False),
+    sa.Column("occurred_at", sa.String(40), nullable=False),
+    sa.Column("actor", sa.String(100)),
+    sa.Column("reason", sa.Text),
+    sa.Column("round_id", sa.String(36), index=True),
+    sa.Column("proposal_id", sa.String(36), index=True),
+    sa.Column("payout_id", sa.String(36), index=True),
+    sa.Column("data", sa.JSON, nullable=False),
+)
+
+ENVELOPE = ("originator_id", "originator_version", "timestamp")
+
+
+def event_classes(*aggregates: type[Aggregate]) -> list[type]:
+    """Every event class an aggregate declares (including its created event)."""
+    found = []
+    for aggregate in aggregates:
+        for value in vars(aggregate).values():
+            if isinstance(value, type) and issubclass(value, Aggregate.Event):
+                found.append(value)
+    return found
+
+
+def plain(value: Any) -> Any:
+    """Event attributes as JSON values (UUIDs as strings)."""
+    if isinstance(value, UUID):
+        return str(value)
+    if isinstance(value, dict):
+        return {str(k): plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [plain(v) for v in value]
+    return value
+
+
+class AuditTrailProjection(ReadModel):
+    name = "audit_trail"
+    tables = (audit_events,)
+
+    @handles(*event_classes(Municipality, Neighbourhood, BudgetRound, Proposal))
+    def on_event(self, conn: sa.Connection, event: Any, position: int) -> None:
+        data = {k: plain(v) for k, v in vars(event).items() if k not in ENVELOPE}
+        aggregate_type, event_type = type(event).__qualname__.split(".", 1)
+        aggregate_id = str(event.originator_id)
+        if aggregate_type == "BudgetRound":
+            round_id, proposal_id = aggregate_id, data.get("proposal_id")
+        elif aggregate_type == "Proposal":
+            proposal_id = aggregate_id
+            round_id = data.get("round_id") or conn.execute(
+                sa.select(audit_events.c.round_id)
+                .where(audit_events.c.aggregate_id == aggregate_id).limit(1)
+            ).scalar()
+        else:
+            round_id = proposal_id = None
+        conn.execute(sa.insert(audit_events).values(
+            position=position, aggregate_id=aggregate_id, aggregate_type=aggregate_type,
+            version=event.originator_version, event_type=event_type,
+            occurred_at=event.timestamp.isoformat(), actor=data.get("actor"),
+            reason=data.get("reason"), round_id=round_id, proposal_id=proposal_id,
+            payout_id=data.get("payout_id"), data=data,
+        ))
+
+
+def audit_trail(
+    conn: sa.Connection,
+    *,
+    aggregate_id: str | None = None,
+    round_id: str | None = None,
+    proposal_id: str | None = None,
+    limit: int = 1000,
+    after: int = 0,
+) -> list[dict[str, Any]]:
+    """Events in log order, filtered to one aggregate, round or proposal."""
+    c = audit_events.c
+    query = sa.select(audit_events).where(c.position > after).order_by(c.position).limit(limit)
+    if aggregate_id:
+        query = query.where(c.aggregate_id == aggregate_id)
+    if round_id:
+        query = query.where(c.round_id == round_id)
+    if proposal_id:
+        query = query.where(c.proposal_id == proposal_id)
+    return [dict(row) for row in conn.execute(query).mappings()]

@@ -1,0 +1,104 @@
+"""Read model of payouts: who asked, who approved, who paid, and where each one stands."""
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+
+from domain.budget_round import BudgetRound
+from projections.tracking import ReadModel, handles, metadata
+
+R = BudgetRound
+
+payouts = sa.Table(
+    "rm_payouts",
+    metadata,
+    sa.Column("payout_id", sa.String(36), primary_key=True),
+    sa.Column("round_id", sa.String(36), nullable=False, index=True),
+    sa.Column("proposal_id", sa.String(36), nullable=False, index=True),
+    sa.Column("amount", sa.BigInteger, nullable=False),
+    sa.Column("payee_name", sa.String(140), nullable=False),
+    sa.Column("iban", sa.String(34), nullable=False),
+    sa.Column("kind", sa.String(20), nullable=False),
+    sa.Column("reference", sa.String(140), nullable=False),
+    sa.Column("description", sa.String(140), nullable=False),
+    sa.Column("status", sa.String(20), nullable=False),
+    sa.Column("requested_by", sa.String(100), nullable=False),
+    sa.Column("requested_at", sa.String(40), nullable=False),
+    sa.Column("decided_by", sa.String(100)),
+    sa.Column("decided_at", sa.String(40)),
+    sa.Column("rejection_reason", sa.Text),
+    sa.Column("bank_reference", sa.String(140)),
+    sa.Column("paid_by", sa.String(100)),
+    sa.Column("paid_at", sa.String(40)),
+    sa.Column("reversal_reason", sa.Text),
+    sa.Column("reversed_by", sa.String(100)),
+    sa.Column("reversed_at", sa.String(40)),
+)
+
+
+class PayoutsProjection(ReadModel):
+    name = "payouts"
+    tables = (payouts,)
+
+    def _update(self, conn: sa.Connection, event: Any, **values: Any) -> None:
+        conn.execute(
+            sa.update(payouts).where(payouts.c.payout_id == event.payout_id).values(**values)
+        )
+
+    @handles(R.PayoutRequested)  # type: ignore[attr-defined]
+    def on_requested(self, conn: sa.Connection, event: Any, _position: int) -> None:
+        conn.execute(sa.insert(payouts).values(
+            payout_id=event.payout_id, round_id=str(event.originator_id),
+            proposal_id=event.proposal_id, amount=event.amount, payee_name=event.payee_name,
+            iban=event.iban, kind=event.kind, reference=event.reference,
+            description=event.description, status="requested", requested_by=event.actor,
+            requested_at=event.timestamp.isoformat(),
+        ))
+
+    @handles(R.PayoutApproved)  # type: ignore[attr-defined]
+    def on_approved(self, conn: sa.Connection, event: Any, _position: int) -> None:
+        self._update(
+            conn, event, status="approved", decided_by=event.actor,
+            decided_at=event.timestamp.isoformat(),
+        )
+
+    @handles(R.PayoutRejected)  # type: ignore[attr-defined]
+    def on_rejected(self, conn: sa.Connection, event: Any, _position: int) -> None:
+        self._update(
+            conn, event, status="rejected", decided_by=event.actor,
+            decided_at=event.timestamp.isoformat(), rejection_reason=event.reason,
+        )
+
+    @handles(R.PayoutPaid)  # type: ignore[attr-defined]
+    def on_paid(self, conn: sa.Connection, event: Any, _position: int) -> None:
+        self._update(
+            conn, event, status="paid", bank_reference=event.bank_reference, paid_by=event.actor,
+            paid_at=event.timestamp.isoformat(),
+        )
+
+    @handles(R.PayoutReversed)  # type: ignore[attr-defined]
+    def on_reversed(self, conn: sa.Connection, event: Any, _position: int) -> None:
+        self._update(
+            conn, event, status="reversed", reversal_reason=event.reason, reversed_by=event.actor,
+            reversed_at=event.timestamp.isoformat(),
+        )
+
+
+def list_payouts(
+    conn: sa.Connection, *, round_id: str, proposal_id: str | None = None, status: str | None = None
+) -> list[dict[str, Any]]:
+    query = (
+        sa.select(payouts).where(payouts.c.round_id == round_id)
+        .order_by(payouts.c.requested_at, payouts.c.payout_id)
+    )
+    if proposal_id:
+        query = query.where(payouts.c.proposal_id == proposal_id)
+    if status:
+        query = query.where(payouts.c.status == status)
+    return [dict(row) for row in conn.execute(query).mappings()]
+
+
+def get_payout(conn: sa.Connection, payout_id: str) -> dict[str, Any] | None:
+    row = conn.execute(sa.select(payouts).where(payouts.c.payout_id == payout_id)).mappings().first()
+    return dict(row) if row else None
