@@ -1,0 +1,30 @@
+"""GET /healthz: is the store reachable, and how far does each read model lag the log."""
+from __future__ import annotations
+
+import sqlalchemy.exc
+from eventsourcing.persistence import PersistenceError
+from flask_smorest import Blueprint
+
+from service.config import ConfigurationError
+from service.extension import runtime
+
+UNREACHABLE = (sqlalchemy.exc.SQLAlchemyError, PersistenceError, ConfigurationError, OSError)
+
+blp = Blueprint("health", __name__, url_prefix="/", description="Liveness and read-model lag")
+
+
+@blp.route("healthz")
+@blp.response(200)
+def healthz():
+    """Report the store and the lag of each read model (200 when reachable, 503 when not)."""
+    try:
+        rt = runtime()
+        lags = rt.projector.lag()
+    except UNREACHABLE as error:
+        return {"status": "unavailable", "store": "unreachable", "error": str(error)}, 503
+    return {
+        "status": "ok",
+        "store": rt.storage.kind,
+        "log_position": rt.projector.log_position(),
+        "projections": {lag.name: {"position": lag.position, "behind": lag.behind} for lag in lags},
+    }

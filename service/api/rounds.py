@@ -1,0 +1,341 @@
+"""Budget rounds: set-up, funds, phases, the tally and its verification, results."""
+from __future__ import annotations
+
+from flask.views import MethodView
+from flask_smorest import Blueprint
+from marshmallow import fields, validate
+
+from domain.budget_round import PHASES
+from domain.voting import TALLY_COMPLETIONS, TALLY_RULES, TIE_BREAK_KEYS, VOTING_METHODS
+from projections import ballots, proposals, rounds
+from domain.round_result import ballot_digest
+from service.api.common import BEARER, ActionSchema, Cents, StrictSchema, as_uuid, found
+from service.auth import actor, requires
+from service.extension import runtime
+
+blp = Blueprint("rounds", __name__, url_prefix="/api/v1/rounds", description="Budget rounds")
+
+AFTER_VOTING = ("decided", "execution", "closed")
+
+
+class VotingIn(StrictSchema):
+    method = fields.String(validate=validate.OneOf(VOTING_METHODS))
+    min_choices = fields.Integer(strict=True)
+    max_choices = fields.Integer(strict=True, allow_none=True)
+    max_total_cost = fields.Integer(strict=True, allow_none=True, metadata={"description": "cents"})
+    points_total = fields.Integer(strict=True, allow_none=True)
+    min_points = fields.Integer(strict=True)
+    max_points = fields.Integer(strict=True, allow_none=True)
+    scoring = fields.List(fields.Integer(strict=True), allow_none=True)
+    rule = fields.String(validate=validate.OneOf(TALLY_RULES))
+    completion = fields.String(validate=validate.OneOf(TALLY_COMPLETIONS))
+    tie_break = fields.List(fields.String(validate=validate.OneOf(TIE_BREAK_KEYS)))
+
+
+class Schedule(StrictSchema):
+    submission = fields.Date()
+    review = fields.Date()
+    voting = fields.Date()
+    decided = fields.Date()
+    execution = fields.Date()
+    closed = fields.Date()
+
+
+def iso_schedule(schedule):
+    return None if schedule is None else {k: v.isoformat() for k, v in schedule.items()}
+
+
+class RoundIn(StrictSchema):
+    neighbourhood_id = fields.UUID(required=True)
+    title = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    description = fields.String(load_default="", validate=validate.Length(max=5000))
+    schedule = fields.Nested(Schedule, load_default=None)
+    voting = fields.Nested(VotingIn, load_default=None)
+
+
+class SettingsIn(StrictSchema):
+    schedule = fields.Nested(Schedule, load_default=None)
+    voting = fields.Nested(VotingIn, load_default=None)
+
+
+class RoundOut(StrictSchema):
+    round_id = fields.String()
+    municipality_id = fields.String()
+    neighbourhood_id = fields.String()
+    title = fields.String()
+    description = fields.String()
+    phase = fields.String(metadata={"enum": list(PHASES)})
+    schedule = fields.Dict()
+    voting = fields.Dict()
+    lot_seed = fields.String(metadata={"description": "seed of the deterministic tie-breaking lot"})
+    ballot = fields.Dict(allow_none=True, metadata={"description": "proposal id -> cost, once voting opened"})
+    codes_issued = fields.Integer()
+    proposals_submitted = fields.Integer()
+    ballots_cast = fields.Integer()
+    deposited = fields.Integer()
+    reserved = fields.Integer()
+    pending = fields.Integer()
+    paid = fields.Integer()
+    returned = fields.Integer()
+    available = fields.Integer()
+    confirmed_tally_id = fields.String(allow_none=True)
+    opened_at = fields.String()
+    updated_at = fields.String()
+    version = fields.Integer()
+
+
+class RoundQuery(StrictSchema):
+    neighbourhood_id = fields.String(load_default=None)
+    phase = fields.String(load_default=None, validate=validate.OneOf(PHASES))
+
+
+class DepositIn(StrictSchema):
+    amount = Cents(required=True)
+    source = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    reference = fields.String(load_default="", validate=validate.Length(max=200))
+
+
+class DepositOut(StrictSchema):
+    deposit_id = fields.String()
+    round_id = fields.String()
+    amount = fields.Integer()
+    source = fields.String()
+    reference = fields.String()
+    actor = fields.String()
+    deposited_at = fields.String()
+
+
+class CloseIn(StrictSchema):
+    destination = fields.String(
+        required=True, validate=validate.Length(min=1, max=200),
+        metadata={"description": "where unspent money returns, e.g. the municipal budget line"},
+    )
+
+
+class TallyOut(StrictSchema):
+    tally_id = fields.String()
+    round_id = fields.String()
+    result = fields.Dict()
+    recorded_by = fields.String()
+    recorded_at = fields.String()
+    confirmed_by = fields.String(allow_none=True)
+    confirmed_at = fields.String(allow_none=True)
+
+
+class VerificationOut(StrictSchema):
+    tally_id = fields.String()
+    matches = fields.Boolean()
+    differences = fields.List(fields.String())
+    recorded = fields.Dict()
+    recomputed = fields.Dict()
+
+
+class ResultOut(StrictSchema):
+    round_id = fields.String()
+    tally = fields.Nested(TallyOut, allow_none=True)
+    confirmed = fields.Boolean()
+    proposals = fields.List(fields.Dict())
+
+
+class ReceiptsOut(StrictSchema):
+    round_id = fields.String()
+    ballot_digest = fields.String(allow_none=True)
+    receipts = fields.List(fields.String())
+
+
+def _round(conn, round_id: str):
+    item = found(rounds.get_round(conn, str(as_uuid(round_id, "round"))), "round", round_id)
+    item["ballots_cast"] = ballots.turnout(conn, item["round_id"])
+    return item
+
+
+def _read_round(round_id: str):
+    with runtime().reading() as conn:
+        return _round(conn, round_id)
+
+
+@blp.route("")
+class Rounds(MethodView):
+    @blp.arguments(RoundQuery, location="query")
+    @blp.response(200, RoundOut(many=True))
+    def get(self, query):
+        """List rounds, by neighbourhood and phase."""
+        with runtime().reading() as conn:
+            items = rounds.list_rounds(conn, **query)
+            for item in items:
+                item["ballots_cast"] = ballots.turnout(conn, item["round_id"])
+            return items
+
+    @requires("official")
+    @blp.arguments(RoundIn)
+    @blp.response(201, RoundOut)
+    @blp.doc(security=BEARER)
+    def post(self, data):
+        """Open a new round for a neighbourhood, in the submission phase (official)."""
+        round_id = runtime().application.open_round(
+            actor=actor(), **{**data, "schedule": iso_schedule(data["schedule"])}
+        )
+        return _read_round(str(round_id))
+
+
+@blp.route("/<round_id>")
+class RoundById(MethodView):
+    @blp.response(200, RoundOut)
+    def get(self, round_id):
+        """One round with its phase, rules and balances (cents)."""
+        return _read_round(round_id)
+
+
+@blp.route("/<round_id>/settings")
+class RoundSettings(MethodView):
+    @requires("official")
+    @blp.arguments(SettingsIn)
+    @blp.response(200, RoundOut)
+    @blp.doc(security=BEARER)
+    def patch(self, data, round_id):
+        """Change the schedule, or the voting rules before voting opens (official)."""
+        runtime().application.change_round_settings(
+            as_uuid(round_id, "round"), schedule=iso_schedule(data["schedule"]),
+            voting=data["voting"], actor=actor(),
+        )
+        return _read_round(round_id)
+
+
+@blp.route("/<round_id>/deposits")
+class Deposits(MethodView):
+    @blp.response(200, DepositOut(many=True))
+    def get(self, round_id):
+        """Money put into the round, by source."""
+        with runtime().reading() as conn:
+            _round(conn, round_id)
+            return rounds.list_deposits(conn, round_id)
+
+    @requires("official")
+    @blp.arguments(DepositIn)
+    @blp.response(201, RoundOut)
+    @blp.doc(security=BEARER)
+    def post(self, data, round_id):
+        """Deposit money into the round (official); returns the round with its new balance."""
+        runtime().application.deposit(as_uuid(round_id, "round"), actor=actor(), **data)
+        return _read_round(round_id)
+
+
+def _phase_action(path: str, command: str, summary: str):
+    """A POST that moves the round to its next phase: one line per endpoint, one command each."""
+
+    @requires("official")
+    @blp.arguments(ActionSchema)
+    @blp.response(200, RoundOut)
+    @blp.doc(security=BEARER, summary=summary)
+    def post(self, _data, round_id):
+        getattr(runtime().application, command)(as_uuid(round_id, "round"), actor=actor())
+        return _read_round(round_id)
+
+    view = type(f"{command.title().replace('_', '')}View", (MethodView,), {"post": post})
+    blp.route(f"/<round_id>/{path}")(view)
+
+
+_phase_action("close-submissions", "close_submissions", "Close submissions; review begins")
+_phase_action("open-voting", "open_voting", "Freeze the rules and open voting on admitted proposals")
+_phase_action("close-voting", "close_voting", "Close voting; the decision begins")
+
+
+@blp.route("/<round_id>/close")
+class CloseRound(MethodView):
+    @requires("official")
+    @blp.arguments(CloseIn)
+    @blp.response(200, RoundOut)
+    @blp.doc(security=BEARER)
+    def post(self, data, round_id):
+        """Close the round; all money not paid out returns to `destination` (official)."""
+        runtime().application.close_round(as_uuid(round_id, "round"), actor=actor(), **data)
+        return _read_round(round_id)
+
+
+@blp.route("/<round_id>/tallies")
+class Tallies(MethodView):
+    @blp.response(200, TallyOut(many=True))
+    def get(self, round_id):
+        """Every tally recorded for the round, with rule, winners, counts and ballot digest."""
+        with runtime().reading() as conn:
+            _round(conn, round_id)
+            return rounds.list_tallies(conn, round_id)
+
+    @requires("official")
+    @blp.arguments(ActionSchema)
+    @blp.response(201, TallyOut)
+    @blp.doc(security=BEARER)
+    def post(self, _data, round_id):
+        """Count the final ballots with the round's rule and record the result (official)."""
+        rt = runtime()
+        outcome = rt.application.run_tally(as_uuid(round_id, "round"), actor=actor())
+        with rt.reading() as conn:
+            return next(
+                t for t in rounds.list_tallies(conn, round_id) if t["tally_id"] == outcome["tally_id"]
+            )
+
+
+@blp.route("/<round_id>/tallies/<tally_id>/confirm")
+class ConfirmTally(MethodView):
+    @requires("official")
+    @blp.arguments(ActionSchema)
+    @blp.response(200, RoundOut)
+    @blp.doc(security=BEARER)
+    def post(self, _data, round_id, tally_id):
+        """Confirm a tally: reserve funds for each winner; execution begins (official)."""
+        runtime().application.confirm_tally(
+            as_uuid(round_id, "round"), tally_id=tally_id, actor=actor()
+        )
+        return _read_round(round_id)
+
+
+@blp.route("/<round_id>/tallies/<tally_id>/verify")
+class VerifyTally(MethodView):
+    @blp.response(200, VerificationOut)
+    def get(self, round_id, tally_id):
+        """Recount from the stored ballot events and compare with the recorded result (anyone)."""
+        return runtime().application.verify_tally(as_uuid(round_id, "round"), tally_id)
+
+
+@blp.route("/<round_id>/results")
+class Results(MethodView):
+    @blp.response(200, ResultOut)
+    def get(self, round_id):
+        """The decision: the confirmed (else latest) tally and every proposal on the ballot."""
+        with runtime().reading() as conn:
+            item = _round(conn, round_id)
+            recorded = rounds.list_tallies(conn, round_id)
+            confirmed = [t for t in recorded if t["tally_id"] == item["confirmed_tally_id"]]
+            tally = (confirmed or recorded[-1:] or [None])[0]
+            ballot = proposals.list_proposals(
+                conn, round_id, statuses=("admitted", "funded", "not_selected", "completed"),
+                with_votes=item["phase"] in AFTER_VOTING,
+            )
+        winners = {w["proposal_id"] for w in tally["result"]["winners"]} if tally else set()
+        return {
+            "round_id": item["round_id"],
+            "tally": tally,
+            "confirmed": bool(confirmed),
+            "proposals": [
+                {
+                    "proposal_id": p["proposal_id"], "title": p["title"], "cost": p["amount"],
+                    "status": p["status"], "votes": p.get("votes"),
+                    "score": tally["result"]["scores"].get(p["proposal_id"]) if tally else None,
+                    "winner": p["proposal_id"] in winners,
+                }
+                for p in ballot
+            ],
+        }
+
+
+@blp.route("/<round_id>/receipts")
+class Receipts(MethodView):
+    @blp.response(200, ReceiptsOut)
+    def get(self, round_id):
+        """Receipts of the ballot versions that count, once voting closed: find yours here."""
+        with runtime().reading() as conn:
+            item = _round(conn, round_id)
+            if item["phase"] not in AFTER_VOTING:
+                return {"round_id": item["round_id"], "ballot_digest": None, "receipts": []}
+            listed = ballots.receipts(conn, round_id)
+        return {"round_id": item["round_id"], "ballot_digest": ballot_digest(listed), "receipts": listed}

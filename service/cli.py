@@ -1,0 +1,185 @@
+"""The `buurtbudget` command: set up the database, tokens, demo data, serving and read models."""
+from __future__ import annotations
+
+import json
+import os
+import sys
+from typing import Any
+
+import click
+
+from domain.errors import BudgetError
+from service.auth import ROLES, create_token, list_tokens, revoke_token
+from service.config import load_settings
+from service.runtime import Runtime
+
+
+class State:
+    """Settings from the environment and --database-url; the runtime is built on first use."""
+
+    def __init__(self, database_url: str | None):
+        self.settings = load_settings({"DATABASE_URL": database_url} if database_url else None)
+        self._runtime: Runtime | None = None
+
+    def runtime(self, *, create_tables: bool = False) -> Runtime:
+        if self._runtime is None:
+            self._runtime = Runtime(self.settings, create_tables=create_tables)
+        return self._runtime
+
+    def close(self) -> None:
+        if self._runtime is not None:
+            self._runtime.close()
+
+
+pass_state = click.make_pass_decorator(State)
+
+
+@click.group()
+@click.option(
+    "--database-url", envvar="BUURTBUDGET_DATABASE_URL", default=None,
+    help="sqlite:///FILE (default sqlite:///buurtbudget.db) or postgresql://USER@HOST/DB",
+)
+@click.pass_context
+def cli(ctx: click.Context, database_url: str | None) -> None:
+    """Buurtbudget: residents' budgets, from the vote to the bank transfer."""
+    state = State(database_url)
+    ctx.obj = state
+    ctx.call_on_close(state.close)
+
+
+def main() -> None:
+    try:
+        cli(standalone_mode=True)
+    except BudgetError as error:
+        click.echo(f"error: {error.message}", err=True)
+        sys.exit(2)
+
+
+@cli.command()
+@pass_state
+def init(state: State) -> None:
+    """Create the event store, read-model and token tables (safe to run again)."""
+    rt = state.runtime(create_tables=True)
+    click.echo(f"initialised {rt.storage.kind} store: {state.settings['DATABASE_URL']}")
+
+
+@cli.group()
+def token() -> None:
+    """Bearer tokens for officials, auditors and admins."""
+
+
+@token.command("create")
+@click.option("--role", type=click.Choice(ROLES), required=True)
+@click.option("--name", required=True, help="who holds it; shown as the actor in every event")
+@pass_state
+def token_create(state: State, role: str, name: str) -> None:
+    """Create a token and print it once (only its hash is stored)."""
+    try:
+        created = create_token(state.runtime().engine, name=name, role=role, created_by="cli")
+    except BudgetError as error:
+        raise click.ClickException(error.message) from None
+    click.echo(created["token"])
+
+
+@token.command("list")
+@pass_state
+def token_list(state: State) -> None:
+    """List tokens (without the secrets)."""
+    for row in list_tokens(state.runtime().engine):
+        revoked = f" revoked {row['revoked_at']}" if row["revoked_at"] else ""
+        click.echo(f"{row['token_id']}  {row['role']:<8} {row['name']}{revoked}")
+
+
+@token.command("revoke")
+@click.argument("token_id")
+@pass_state
+def token_revoke(state: State, token_id: str) -> None:
+    """Revoke a token by its id."""
+    try:
+        revoke_token(state.runtime().engine, token_id)
+    except BudgetError as error:
+        raise click.ClickException(error.message) from None
+    click.echo(f"revoked {token_id}")
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="print ids, codes and tokens as JSON")
+@pass_state
+def demo(state: State, as_json: bool) -> None:
+    """Fill the store with a demo neighbourhood: one closed round, one open for voting."""
+    from service.demo import run_demo
+
+    rt = state.runtime(create_tables=True)
+    result = run_demo(rt.application)
+    tokens = {}
+    for role, name in (("official", "demo-anna"), ("official", "demo-bram"), ("auditor", "demo-audit"),
+                       ("admin", "demo-admin")):
+        try:
+            tokens[name] = create_token(rt.engine, name=name, role=role, created_by="demo")["token"]
+        except BudgetError:
+            tokens[name] = "(exists already)"
+    rt.projector.catch_up()
+    summary: dict[str, Any] = {
+        "municipality_id": str(result.municipality_id),
+        "neighbourhood_id": str(result.neighbourhood_id),
+        "closed_round_id": str(result.closed_round_id),
+        "voting_round_id": str(result.voting_round_id),
+        "voting_codes": result.unused_codes,
+        "tokens": tokens,
+    }
+    if as_json:
+        click.echo(json.dumps(summary, indent=2))
+        return
+    click.echo(f"closed round (2025): {summary['closed_round_id']}")
+    click.echo(f"round open for voting (2026): {summary['voting_round_id']}")
+    click.echo("unused voting codes: " + ", ".join(result.unused_codes[:5]) + ", ...")
+    for name, value in tokens.items():
+        click.echo(f"token {name}: {value}")
+
+
+@cli.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True)
+@click.option("--workers", default=4, show_default=True)
+@pass_state
+def serve(state: State, host: str, port: int, workers: int) -> None:
+    """Run the service under gunicorn (each worker builds its own connections after the fork)."""
+    os.environ["BUURTBUDGET_DATABASE_URL"] = state.settings["DATABASE_URL"]
+    os.execvp(sys.executable, [
+        sys.executable, "-m", "gunicorn", "--workers", str(workers), "--bind", f"{host}:{port}",
+        "--access-logfile", "-", "service.app:create_app()",
+    ])
+
+
+@cli.group()
+def projections() -> None:
+    """Read models: status, catch up, rebuild."""
+
+
+@projections.command("status")
+@pass_state
+def projections_status(state: State) -> None:
+    """How far each read model lags the event log."""
+    for lag in state.runtime().projector.lag():
+        click.echo(f"{lag.name:<12} position {lag.position:>8}  behind {lag.behind}")
+
+
+@projections.command("catch-up")
+@pass_state
+def projections_catch_up(state: State) -> None:
+    """Apply every new event to every read model."""
+    click.echo(f"applied {state.runtime().projector.catch_up()} events")
+
+
+@projections.command("rebuild")
+@click.argument("names", nargs=-1)
+@pass_state
+def projections_rebuild(state: State, names: tuple[str, ...]) -> None:
+    """Drop read models (all, or NAMES) and replay the whole log into them."""
+    projector = state.runtime().projector
+    known = {model.name for model in projector.models}
+    unknown = sorted(set(names) - known)
+    if unknown:
+        raise click.BadParameter(f"unknown read model(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}")
+    applied = projector.rebuild(names or None)
+    click.echo(f"rebuilt {', '.join(names) or 'all read models'}: {applied} events applied")

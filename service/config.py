@@ -1,0 +1,57 @@
+"""Settings of the service: from the environment by default, or passed to create_app explicitly."""
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from service.storage import DEFAULT_DATABASE_URL, Storage
+
+ENVIRONMENT_KEYS = {
+    "DATABASE_URL": "BUURTBUDGET_DATABASE_URL",
+    "DATABASE_SCHEMA": "BUURTBUDGET_DATABASE_SCHEMA",
+    "SECRET_KEY": "BUURTBUDGET_SECRET_KEY",
+    "KEY_FILE": "BUURTBUDGET_KEY_FILE",
+}
+DEFAULTS: dict[str, Any] = {
+    "DATABASE_URL": DEFAULT_DATABASE_URL,
+    "DATABASE_SCHEMA": None,
+    "SECRET_KEY": None,
+    "KEY_FILE": "buurtbudget.key",
+}
+
+
+class ConfigurationError(RuntimeError):
+    """The service cannot start with these settings; the message says what to do."""
+
+
+def load_settings(overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """Defaults, then BUURTBUDGET_* environment variables, then explicit overrides."""
+    settings = dict(DEFAULTS)
+    for key, variable in ENVIRONMENT_KEYS.items():
+        if os.environ.get(variable):
+            settings[key] = os.environ[variable]
+    settings.update({k: v for k, v in (overrides or {}).items()})
+    return settings
+
+
+def storage_of(settings: Mapping[str, Any]) -> Storage:
+    return Storage(settings["DATABASE_URL"], settings.get("DATABASE_SCHEMA"))
+
+
+def secret_key_of(settings: Mapping[str, Any], *, create: bool = False) -> bytes:
+    """The key of the keyed hashes of voting codes: set, or kept in a file that `init` creates."""
+    if settings.get("SECRET_KEY"):
+        key = settings["SECRET_KEY"]
+        return key if isinstance(key, bytes) else str(key).encode()
+    path = Path(settings["KEY_FILE"])
+    if not path.exists():
+        if not create:
+            raise ConfigurationError(
+                f"no secret key: set BUURTBUDGET_SECRET_KEY or run `buurtbudget init` to create {path}"
+            )
+        path.write_text(secrets.token_hex(32) + "\n")
+        path.chmod(0o600)
+    return path.read_text().strip().encode()

@@ -1,0 +1,79 @@
+"""One JSON error shape for every error: {code, status, message, errors}; one status per class."""
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import Flask
+from werkzeug.exceptions import HTTPException, InternalServerError
+
+from domain.errors import BudgetError, Conflict, Forbidden, NotFound, RuleViolation
+from projections.tracking import ProjectionError
+from service.auth import Unauthorized
+from service.config import ConfigurationError
+
+log = logging.getLogger(__name__)
+
+STATUS_OF: list[tuple[type[BudgetError], int, str]] = [
+    (Unauthorized, 401, "Unauthorized"),
+    (Forbidden, 403, "Forbidden"),
+    (NotFound, 404, "Not Found"),
+    (Conflict, 409, "Conflict"),
+    (RuleViolation, 422, "Unprocessable Entity"),
+]
+
+
+def error_payload(code: int, status: str, message: str, errors: dict[str, Any] | None = None):
+    payload: dict[str, Any] = {"code": code, "status": status, "message": message}
+    if errors:
+        payload["errors"] = errors
+    return payload, code
+
+
+def handle_budget_error(error: BudgetError):
+    for cls, code, status in STATUS_OF:
+        if isinstance(error, cls):
+            errors = {error.field: [error.message]} if error.field else None
+            headers = {"WWW-Authenticate": "Bearer"} if code == 401 else {}
+            payload, code = error_payload(code, status, error.message, errors)
+            return payload, code, headers
+    return error_payload(400, "Bad Request", error.message)
+
+
+def handle_http_exception(error: HTTPException):
+    """Werkzeug's errors (404 for an unknown URL, 405, 400 for bad JSON) and webargs' 422."""
+    data = getattr(error, "data", None) or {}
+    errors = data.get("errors") or data.get("messages")
+    message = data.get("message") or error.description or error.name
+    if errors and error.code == 422:
+        message = "the request does not match the schema: " + describe(errors)
+    payload, code = error_payload(error.code or 500, error.name, message, errors)
+    return payload, code, data.get("headers", {})
+
+
+def describe(errors: Any, path: str = "") -> str:
+    """Flatten marshmallow's nested messages into one readable line."""
+    if isinstance(errors, dict):
+        parts = [describe(v, f"{path}.{k}" if path else str(k)) for k, v in errors.items()]
+        return "; ".join(parts)
+    if isinstance(errors, list):
+        return f"{path}: {' '.join(str(e) for e in errors)}"
+    return f"{path}: {errors}"
+
+
+def handle_unavailable(error: Exception):
+    log.error("service unavailable: %s", error)
+    return error_payload(503, "Service Unavailable", str(error))
+
+
+def handle_unexpected(error: Exception):
+    log.exception("unexpected error")
+    return error_payload(500, InternalServerError.name, "an unexpected error happened; it was logged")
+
+
+def register_error_handlers(app: Flask) -> None:
+    app.register_error_handler(BudgetError, handle_budget_error)
+    app.register_error_handler(HTTPException, handle_http_exception)
+    app.register_error_handler(ProjectionError, handle_unavailable)
+    app.register_error_handler(ConfigurationError, handle_unavailable)
+    app.register_error_handler(Exception, handle_unexpected)

@@ -1,0 +1,73 @@
+"""What one worker process holds: the event-sourced application, the read-model engine, the projector.
+
+It is built on first use in each process, never at import time, so gunicorn workers each open
+their own database connections after the fork.
+"""
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from typing import Any
+
+import sqlalchemy as sa
+
+from projections.catalogue import build_projector
+from projections.tracking import Projector
+from service.application import BuurtbudgetApplication
+from service.auth import token_metadata
+from service.config import secret_key_of, storage_of
+
+
+class Runtime:
+    def __init__(self, settings: Mapping[str, Any], *, create_tables: bool = False):
+        storage = storage_of(settings)
+        self.storage = storage
+        self.application = BuurtbudgetApplication(
+            env=storage.event_store_env(create_tables=create_tables),
+            secret_key=secret_key_of(settings, create=create_tables),
+        )
+        self.engine = storage.create_engine()
+        self.projector: Projector = build_projector(self.engine, self.application)
+        if create_tables:
+            self.projector.create_tables()
+            token_metadata.create_all(self.engine, checkfirst=True)
+
+    @contextmanager
+    def reading(self) -> Iterator[sa.Connection]:
+        """A connection to read models that include every event written so far.
+
+        Catching up here, before each read, is what gives a client that has just written a
+        read of its own write, whichever worker served the write.
+        """
+        self.projector.catch_up()
+        with self.engine.connect() as conn:
+            yield conn
+
+    def close(self) -> None:
+        self.application.close()
+        self.engine.dispose()
+
+
+class RuntimeHolder:
+    """Builds the Runtime lazily, once per process (a forked child builds its own)."""
+
+    def __init__(self, settings: Mapping[str, Any]):
+        self.settings = settings
+        self._lock = threading.Lock()
+        self._runtime: Runtime | None = None
+        self._pid: int | None = None
+
+    def get(self) -> Runtime:
+        if self._runtime is None or self._pid != os.getpid():
+            with self._lock:
+                if self._runtime is None or self._pid != os.getpid():
+                    self._runtime = Runtime(self.settings)
+                    self._pid = os.getpid()
+        return self._runtime
+
+    def close(self) -> None:
+        if self._runtime is not None and self._pid == os.getpid():
+            self._runtime.close()
+        self._runtime = None

@@ -1,0 +1,69 @@
+"""Shared fixtures: every integration and API test runs on SQLite and on PostgreSQL.
+
+PostgreSQL tests get a schema of their own that is dropped afterwards. Without a reachable
+server they skip with the reason, except under CI=true, where they fail: CI must prove both.
+"""
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import psycopg
+import pytest
+
+from service.runtime import Runtime
+
+POSTGRES_URL = os.environ.get("BUURTBUDGET_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
+BACKENDS = ["sqlite", "postgresql"]
+
+
+def postgres_unavailable() -> str | None:
+    try:
+        with psycopg.connect(POSTGRES_URL.replace("postgresql://", "postgresql://", 1), connect_timeout=3):
+            return None
+    except psycopg.OperationalError as error:
+        return f"PostgreSQL at {POSTGRES_URL} is not reachable: {str(error).strip().splitlines()[0]}"
+
+
+@pytest.fixture(scope="session")
+def postgres_check() -> str | None:
+    reason = postgres_unavailable()
+    if reason and os.environ.get("CI") == "true":
+        pytest.fail(f"{reason} (CI=true: the PostgreSQL tests must run)")
+    return reason
+
+
+@pytest.fixture
+def postgres_schema(postgres_check: str | None) -> Iterator[str]:
+    if postgres_check:
+        pytest.skip(postgres_check)
+    schema = f"bb_test_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(POSTGRES_URL, autocommit=True) as conn:
+        conn.execute(f'CREATE SCHEMA "{schema}"')
+    yield schema
+    with psycopg.connect(POSTGRES_URL, autocommit=True) as conn:
+        conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request: pytest.FixtureRequest) -> str:
+    return request.param
+
+
+@pytest.fixture
+def settings(backend: str, tmp_path, request: pytest.FixtureRequest) -> dict[str, Any]:
+    """Explicit settings for one fresh database (no os.environ involved)."""
+    common = {"SECRET_KEY": "test-secret-key", "KEY_FILE": str(tmp_path / "unused.key")}
+    if backend == "sqlite":
+        return {"DATABASE_URL": f"sqlite:///{tmp_path / 'buurtbudget.db'}", **common}
+    schema = request.getfixturevalue("postgres_schema")
+    return {"DATABASE_URL": POSTGRES_URL, "DATABASE_SCHEMA": schema, **common}
+
+
+@pytest.fixture
+def runtime(settings: dict[str, Any]) -> Iterator[Runtime]:
+    rt = Runtime(settings, create_tables=True)
+    yield rt
+    rt.close()
