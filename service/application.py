@@ -268,6 +268,13 @@ class BuurtbudgetApplication(Application[UUID]):
     def _code_hash(self, code: str) -> str:
         return self.keyed_hash("voting-code", normalise_code(code))
 
+    def ballot_id_of_code(self, round_id: UUID, code: str) -> UUID:
+        """The ballot a voting code opens; Forbidden if the code was never issued for the round."""
+        ballot_id = ballot_id_for(round_id, self._code_hash(code))
+        if ballot_id not in self.repository:
+            raise Forbidden("this voting code is not valid for this round")
+        return ballot_id
+
     def cast_ballot(self, round_id: UUID, *, code: str, choices: dict[str, int]) -> dict[str, Any]:
         """Cast or replace the ballot of a voting code; returns its version and the receipt."""
         ballot_id = ballot_id_for(round_id, self._code_hash(code))

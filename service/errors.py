@@ -45,8 +45,8 @@ def handle_http_exception(error: HTTPException):
     data = getattr(error, "data", None) or {}
     errors = data.get("errors") or data.get("messages")
     message = data.get("message") or error.description or error.name
-    if errors and error.code == 422:
-        message = "the request does not match the schema: " + describe(errors)
+    if errors and error.code in (400, 422):
+        message = "the request is not valid: " + describe(errors)
     payload, code = error_payload(error.code or 500, error.name, message, errors)
     return payload, code, data.get("headers", {})
 

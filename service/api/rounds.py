@@ -149,7 +149,7 @@ def _round(conn, round_id: str):
     return item
 
 
-def _read_round(round_id: str):
+def read_round(round_id: str):
     with runtime().reading() as conn:
         return _round(conn, round_id)
 
@@ -175,7 +175,7 @@ class Rounds(MethodView):
         round_id = runtime().application.open_round(
             actor=actor(), **{**data, "schedule": iso_schedule(data["schedule"])}
         )
-        return _read_round(str(round_id))
+        return read_round(str(round_id))
 
 
 @blp.route("/<round_id>")
@@ -183,7 +183,7 @@ class RoundById(MethodView):
     @blp.response(200, RoundOut)
     def get(self, round_id):
         """One round with its phase, rules and balances (cents)."""
-        return _read_round(round_id)
+        return read_round(round_id)
 
 
 @blp.route("/<round_id>/settings")
@@ -198,7 +198,7 @@ class RoundSettings(MethodView):
             as_uuid(round_id, "round"), schedule=iso_schedule(data["schedule"]),
             voting=data["voting"], actor=actor(),
         )
-        return _read_round(round_id)
+        return read_round(round_id)
 
 
 @blp.route("/<round_id>/deposits")
@@ -217,7 +217,7 @@ class Deposits(MethodView):
     def post(self, data, round_id):
         """Deposit money into the round (official); returns the round with its new balance."""
         runtime().application.deposit(as_uuid(round_id, "round"), actor=actor(), **data)
-        return _read_round(round_id)
+        return read_round(round_id)
 
 
 def _phase_action(path: str, command: str, summary: str):
@@ -229,7 +229,7 @@ def _phase_action(path: str, command: str, summary: str):
     @blp.doc(security=BEARER, summary=summary)
     def post(self, _data, round_id):
         getattr(runtime().application, command)(as_uuid(round_id, "round"), actor=actor())
-        return _read_round(round_id)
+        return read_round(round_id)
 
     view = type(f"{command.title().replace('_', '')}View", (MethodView,), {"post": post})
     blp.route(f"/<round_id>/{path}")(view)
@@ -249,7 +249,7 @@ class CloseRound(MethodView):
     def post(self, data, round_id):
         """Close the round; all money not paid out returns to `destination` (official)."""
         runtime().application.close_round(as_uuid(round_id, "round"), actor=actor(), **data)
-        return _read_round(round_id)
+        return read_round(round_id)
 
 
 @blp.route("/<round_id>/tallies")
@@ -286,7 +286,7 @@ class ConfirmTally(MethodView):
         runtime().application.confirm_tally(
             as_uuid(round_id, "round"), tally_id=tally_id, actor=actor()
         )
-        return _read_round(round_id)
+        return read_round(round_id)
 
 
 @blp.route("/<round_id>/tallies/<tally_id>/verify")

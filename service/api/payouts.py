@@ -1,0 +1,155 @@
+"""Payouts: requested by one official, approved or rejected by another, paid, possibly reversed."""
+from __future__ import annotations
+
+from flask.views import MethodView
+from flask_smorest import Blueprint
+from marshmallow import ValidationError, fields, validate
+from schwifty import IBAN
+from schwifty.exceptions import SchwiftyException
+
+from domain.budget_round import PAYOUT_KINDS
+from projections import payouts
+from service.api.common import BEARER, ActionSchema, Cents, ReasonSchema, StrictSchema, as_uuid, found
+from service.api.rounds import read_round
+from service.auth import actor, current_principal, requires
+from service.extension import runtime
+
+blp = Blueprint("payouts", __name__, url_prefix="/api/v1/rounds", description="Payouts to payees")
+
+
+class IbanField(fields.String):
+    """An IBAN with a valid checksum and country format, stored in compact form."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        text = super()._deserialize(value, attr, data, **kwargs)
+        try:
+            return IBAN(text).compact
+        except SchwiftyException as error:
+            raise ValidationError(f"not a valid IBAN: {error}") from None
+
+
+class PayoutIn(StrictSchema):
+    proposal_id = fields.UUID(required=True)
+    amount = Cents(required=True)
+    payee_name = fields.String(required=True, validate=validate.Length(min=1, max=140))
+    iban = IbanField(required=True, metadata={"example": "NL91ABNA0417164300"})
+    kind = fields.String(load_default="invoice", validate=validate.OneOf(PAYOUT_KINDS))
+    reference = fields.String(required=True, validate=validate.Length(min=1, max=140),
+                              metadata={"description": "invoice or voucher number"})
+    description = fields.String(load_default="", validate=validate.Length(max=140))
+
+
+class PaidIn(StrictSchema):
+    bank_reference = fields.String(required=True, validate=validate.Length(min=1, max=140))
+
+
+class PayoutOut(StrictSchema):
+    payout_id = fields.String()
+    round_id = fields.String()
+    proposal_id = fields.String()
+    amount = fields.Integer()
+    payee_name = fields.String()
+    iban = fields.String(metadata={"description": "officials and auditors only"})
+    kind = fields.String()
+    reference = fields.String()
+    description = fields.String()
+    status = fields.String()
+    requested_by = fields.String()
+    requested_at = fields.String()
+    decided_by = fields.String(allow_none=True)
+    decided_at = fields.String(allow_none=True)
+    rejection_reason = fields.String(allow_none=True)
+    bank_reference = fields.String(allow_none=True)
+    paid_by = fields.String(allow_none=True)
+    paid_at = fields.String(allow_none=True)
+    reversal_reason = fields.String(allow_none=True)
+    reversed_by = fields.String(allow_none=True)
+    reversed_at = fields.String(allow_none=True)
+
+
+class PayoutQuery(StrictSchema):
+    proposal_id = fields.String(load_default=None)
+    status = fields.String(load_default=None)
+
+
+def _read_payout(round_id: str, payout_id: str) -> dict:
+    with runtime().reading() as conn:
+        item = payouts.get_payout(conn, payout_id)
+    if item is None or item["round_id"] != round_id:
+        found(None, "payout", payout_id)
+    return item
+
+
+@blp.route("/<round_id>/payouts")
+class Payouts(MethodView):
+    @blp.arguments(PayoutQuery, location="query")
+    @blp.response(200, PayoutOut(many=True))
+    def get(self, query, round_id):
+        """Payouts of a round. The public sees paid payouts without bank details."""
+        read_round(round_id)
+        principal = current_principal()
+        with runtime().reading() as conn:
+            if principal is not None and principal.role in ("official", "auditor"):
+                return payouts.list_payouts(conn, round_id=round_id, **query)
+            paid = payouts.list_payouts(conn, round_id=round_id, proposal_id=query["proposal_id"],
+                                        status="paid")
+        return [{k: v for k, v in item.items() if k != "iban"} for item in paid]
+
+    @requires("official")
+    @blp.arguments(PayoutIn)
+    @blp.response(201, PayoutOut)
+    @blp.doc(security=BEARER)
+    def post(self, data, round_id):
+        """Request a payout from a winner's reservation (official); another official decides."""
+        payout_id = runtime().application.request_payout(
+            as_uuid(round_id, "round"), actor=actor(), **{**data, "proposal_id": str(data["proposal_id"])}
+        )
+        return _read_payout(round_id, payout_id)
+
+
+@blp.route("/<round_id>/payouts/<payout_id>/approve")
+class Approve(MethodView):
+    @requires("official")
+    @blp.arguments(ActionSchema)
+    @blp.response(200, PayoutOut)
+    @blp.doc(security=BEARER)
+    def post(self, _data, round_id, payout_id):
+        """Approve a payout; must be a different official than the requester (four eyes)."""
+        runtime().application.approve_payout(as_uuid(round_id, "round"), payout_id, actor=actor())
+        return _read_payout(round_id, payout_id)
+
+
+@blp.route("/<round_id>/payouts/<payout_id>/reject")
+class Reject(MethodView):
+    @requires("official")
+    @blp.arguments(ReasonSchema)
+    @blp.response(200, PayoutOut)
+    @blp.doc(security=BEARER)
+    def post(self, data, round_id, payout_id):
+        """Reject a payout with a reason; must be a different official than the requester."""
+        runtime().application.reject_payout(as_uuid(round_id, "round"), payout_id, actor=actor(), **data)
+        return _read_payout(round_id, payout_id)
+
+
+@blp.route("/<round_id>/payouts/<payout_id>/paid")
+class MarkPaid(MethodView):
+    @requires("official")
+    @blp.arguments(PaidIn)
+    @blp.response(200, PayoutOut)
+    @blp.doc(security=BEARER)
+    def post(self, data, round_id, payout_id):
+        """Record that the bank paid an approved payout, with the bank's reference (official)."""
+        runtime().application.mark_payout_paid(as_uuid(round_id, "round"), payout_id, actor=actor(), **data)
+        return _read_payout(round_id, payout_id)
+
+
+@blp.route("/<round_id>/payouts/<payout_id>/reverse")
+class Reverse(MethodView):
+    @requires("official")
+    @blp.arguments(ReasonSchema)
+    @blp.response(200, PayoutOut)
+    @blp.doc(security=BEARER)
+    def post(self, data, round_id, payout_id):
+        """Reverse a paid payout with a reason; the money is reserved for the proposal again."""
+        runtime().application.reverse_payout(as_uuid(round_id, "round"), payout_id, actor=actor(), **data)
+        return _read_payout(round_id, payout_id)

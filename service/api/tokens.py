@@ -1,0 +1,55 @@
+"""Bearer tokens, managed by admins."""
+from __future__ import annotations
+
+from flask.views import MethodView
+from flask_smorest import Blueprint
+from marshmallow import fields, validate
+
+from service.api.common import BEARER, StrictSchema
+from service.auth import ROLES, actor, create_token, list_tokens, requires, revoke_token
+from service.extension import runtime
+
+blp = Blueprint("tokens", __name__, url_prefix="/api/v1/tokens", description="Bearer tokens (admin)")
+
+
+class TokenIn(StrictSchema):
+    name = fields.String(required=True, validate=validate.Length(min=1, max=100))
+    role = fields.String(required=True, validate=validate.OneOf(ROLES))
+
+
+class TokenOut(StrictSchema):
+    token_id = fields.String()
+    name = fields.String()
+    role = fields.String()
+    created_at = fields.String()
+    created_by = fields.String()
+    revoked_at = fields.String(allow_none=True)
+    token = fields.String(metadata={"description": "only in the response that creates it"})
+
+
+@blp.route("")
+class Tokens(MethodView):
+    @requires("admin")
+    @blp.response(200, TokenOut(many=True))
+    @blp.doc(security=BEARER)
+    def get(self):
+        """List tokens (never their secrets)."""
+        return list_tokens(runtime().engine)
+
+    @requires("admin")
+    @blp.arguments(TokenIn)
+    @blp.response(201, TokenOut)
+    @blp.doc(security=BEARER)
+    def post(self, data):
+        """Create a token; its secret is in this response only."""
+        return create_token(runtime().engine, created_by=actor(), **data)
+
+
+@blp.route("/<token_id>")
+class TokenById(MethodView):
+    @requires("admin")
+    @blp.response(204)
+    @blp.doc(security=BEARER)
+    def delete(self, token_id):
+        """Revoke a token."""
+        revoke_token(runtime().engine, token_id)

@@ -1,0 +1,118 @@
+"""Voting: one-time codes for a round, casting and replacing ballots, checking your own ballot."""
+from __future__ import annotations
+
+from flask.views import MethodView
+from flask_smorest import Blueprint
+from marshmallow import ValidationError, fields, validate, validates_schema
+
+from projections import ballots
+from service.api.common import BEARER, StrictSchema, as_uuid
+from service.auth import actor, requires
+from service.extension import runtime
+
+blp = Blueprint("voting", __name__, url_prefix="/api/v1/rounds", description="Voting codes and ballots")
+
+
+class CodesIn(StrictSchema):
+    count = fields.Integer(required=True, strict=True, validate=validate.Range(min=1, max=200_000))
+
+
+class CodesOut(StrictSchema):
+    round_id = fields.String()
+    count = fields.Integer()
+    codes = fields.List(
+        fields.String(),
+        metadata={"description": "print these on the letters now: they are shown once and not stored"},
+    )
+
+
+class BallotIn(StrictSchema):
+    """A code plus exactly one of: proposals (approval, knapsack, choose-one), points, ranking."""
+
+    code = fields.String(required=True, validate=validate.Length(min=4, max=64))
+    proposals = fields.List(fields.String(), metadata={"description": "approval / knapsack / choose-one"})
+    points = fields.Dict(keys=fields.String(), values=fields.Integer(strict=True),
+                         metadata={"description": "cumulative: proposal id -> points"})
+    ranking = fields.List(fields.String(), metadata={"description": "ordinal: best first"})
+
+    @validates_schema
+    def one_kind(self, data, **_kwargs):
+        given = [k for k in ("proposals", "points", "ranking") if k in data]
+        if len(given) != 1:
+            raise ValidationError("give exactly one of proposals, points or ranking", "_schema")
+        listed = data.get("proposals") or data.get("ranking") or []
+        if len(set(listed)) != len(listed):
+            raise ValidationError("a proposal may appear only once", given[0])
+
+
+def choices_of(data: dict) -> dict[str, int]:
+    """The domain's one ballot shape: proposal id -> 1 (approval), points, or rank (1 = best)."""
+    if "points" in data:
+        return dict(data["points"])
+    if "ranking" in data:
+        return {pid: rank for rank, pid in enumerate(data["ranking"], start=1)}
+    return {pid: 1 for pid in data["proposals"]}
+
+
+class CastOut(StrictSchema):
+    round_id = fields.String()
+    ballot_version = fields.Integer(metadata={"description": "1 for the first cast, +1 per replacement"})
+    receipt = fields.String(metadata={"description": "find it under /receipts once voting closed"})
+    choices = fields.Dict()
+
+
+class LookupIn(StrictSchema):
+    code = fields.String(required=True, validate=validate.Length(min=4, max=64))
+
+
+class LookupOut(StrictSchema):
+    round_id = fields.String()
+    cast = fields.Boolean()
+    ballot_version = fields.Integer(allow_none=True)
+    receipt = fields.String(allow_none=True)
+    choices = fields.Dict()
+    cast_at = fields.String(allow_none=True)
+
+
+@blp.route("/<round_id>/voting-codes")
+class VotingCodes(MethodView):
+    @requires("official")
+    @blp.arguments(CodesIn)
+    @blp.response(201, CodesOut)
+    @blp.doc(security=BEARER)
+    def post(self, data, round_id):
+        """Issue one-time voting codes (official); only keyed hashes are kept."""
+        codes = runtime().application.issue_voting_codes(
+            as_uuid(round_id, "round"), count=data["count"], actor=actor()
+        )
+        return {"round_id": round_id, "count": len(codes), "codes": codes}
+
+
+@blp.route("/<round_id>/ballots")
+class Ballots(MethodView):
+    @blp.arguments(BallotIn)
+    @blp.response(201, CastOut)
+    def post(self, data, round_id):
+        """Cast or replace your ballot with your voting code, while voting is open (resident)."""
+        choices = choices_of(data)
+        cast = runtime().application.cast_ballot(
+            as_uuid(round_id, "round"), code=data["code"], choices=choices
+        )
+        return {"round_id": round_id, **cast, "choices": choices}
+
+
+@blp.route("/<round_id>/ballots/lookup")
+class BallotLookup(MethodView):
+    @blp.arguments(LookupIn)
+    @blp.response(200, LookupOut)
+    def post(self, data, round_id):
+        """See the ballot your code has cast (POST, so the code stays out of URLs and logs)."""
+        rt = runtime()
+        ballot_id = rt.application.ballot_id_of_code(as_uuid(round_id, "round"), data["code"])
+        with rt.reading() as conn:
+            row = ballots.ballot_of(conn, str(ballot_id))
+        if row is None:
+            return {"round_id": round_id, "cast": False, "ballot_version": None, "receipt": None,
+                    "choices": {}, "cast_at": None}
+        return {"round_id": round_id, "cast": True, "ballot_version": row["version"] - 1,
+                "receipt": row["receipt"], "choices": row["choices"], "cast_at": row["cast_at"]}
