@@ -137,7 +137,7 @@ def list_proposals(
         sa.select(proposals).where(proposals.c.round_id == round_id)
         .order_by(proposals.c.submitted_at, proposals.c.proposal_id)
     )
-    if statuses:
+    if statuses is not None:
         query = query.where(proposals.c.status.in_(statuses))
     items = [dict(row) for row in conn.execute(query).mappings()]
     if with_votes:
