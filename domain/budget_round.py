@@ -206,7 +206,7 @@ class BudgetRound(Aggregate):
         self._proposal_received(proposal_id=proposal_id, amount=amount)
 
     @event("ProposalReceived")
-    def _proposal_received(self, *, proposal_id: UUID, amount: int) -> None:
+    def _proposal_received(self, *, proposal_id: UUID, amount: int, actor: str = "resident") -> None:
         self.proposals[str(proposal_id)] = {"status": "submitted", "amount": amount}
 
     # The round keeps each proposal's review outcome so that the ballot it freezes, and the race

@@ -51,8 +51,13 @@ class Proposal(Aggregate):
         proposer_name: str,
         proposer_email: str,
         proposer_key_hash: str,
+        reference: str = "",
     ) -> Proposal:
-        """Submit to an open round; the round registers the proposal in the same transaction."""
+        """Submit to an open round; the round registers the proposal in the same transaction.
+
+        `reference` is an optional outside identifier (a municipal case number, a pabulib
+        project id) that exports carry along.
+        """
         budget_round.check_phase("submission", doing="submit a proposal")
         lines = check_cost_lines(cost_lines)
         email = check_text(proposer_email, field="proposer_email", max_length=254)
@@ -69,6 +74,7 @@ class Proposal(Aggregate):
             proposer_name=check_text(proposer_name, field="proposer_name", max_length=200),
             proposer_email=email,
             proposer_key_hash=proposer_key_hash,
+            reference=check_text(reference, field="reference", max_length=100, required=False),
         )
         budget_round.receive_proposal(proposal_id=proposal.id, amount=proposal.amount)
         return proposal
@@ -87,8 +93,11 @@ class Proposal(Aggregate):
         proposer_name: str,
         proposer_email: str,
         proposer_key_hash: str,
+        reference: str,
+        actor: str = "resident",
     ) -> None:
         self.round_id = round_id
+        self.reference = reference
         self.title = title
         self.requested_amount = requested_amount
         self.proposer_key_hash = proposer_key_hash

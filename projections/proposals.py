@@ -22,6 +22,7 @@ proposals = sa.Table(
     sa.Column("summary", sa.String(500), nullable=False),
     sa.Column("description", sa.Text, nullable=False),
     sa.Column("category", sa.String(100), nullable=False),
+    sa.Column("reference", sa.String(100), nullable=False),
     sa.Column("cost_lines", sa.JSON, nullable=False),
     sa.Column("requested_amount", sa.BigInteger, nullable=False),
     sa.Column("amount", sa.BigInteger, nullable=False),
@@ -56,6 +57,7 @@ class ProposalsProjection(ReadModel):
         conn.execute(sa.insert(proposals).values(
             proposal_id=str(event.originator_id), round_id=str(event.round_id), title=event.title,
             summary=event.summary, description=event.description, category=event.category,
+            reference=event.reference,
             cost_lines=event.cost_lines, requested_amount=event.requested_amount,
             amount=event.requested_amount, status="submitted", proposer_name=event.proposer_name,
             proposer_email=event.proposer_email, funded_amount=0, pending_amount=0, paid_amount=0,

@@ -291,6 +291,31 @@ class BuurtbudgetApplication(Application[UUID]):
 
         return self._retrying(command)
 
+    def import_ballots(
+        self, round_id: UUID, ballots: list[dict[str, int]], *, actor: str, batch_size: int = 2000
+    ) -> int:
+        """Cast ballots collected elsewhere (paper, another system, a pabulib file).
+
+        Each ballot gets a fresh voting code that is never shown, and is checked against the
+        round's rules by the same domain method as a resident's ballot; ballots are saved in
+        batches, each batch one transaction with the round's count of issued codes.
+        """
+        for start in range(0, len(ballots), batch_size):
+            batch = ballots[start : start + batch_size]
+
+            def command(batch: list[dict[str, int]] = batch) -> None:
+                budget_round = self.get_round(round_id)
+                budget_round.issue_codes(batch_id=str(uuid.uuid4()), count=len(batch), actor=actor)
+                cast = []
+                for choices in batch:
+                    ballot = Ballot.issue(round_id=round_id, code_hash=self._code_hash(new_voting_code()))
+                    ballot.cast(budget_round=budget_round, choices=choices)
+                    cast.append(ballot)
+                self.save(budget_round, *cast)
+
+            self._retrying(command)
+        return len(ballots)
+
     def final_ballots(self, round_id: UUID) -> dict[UUID, tuple[int, dict[str, int]]]:
         """The last cast version of every ballot of a round, read from the stored events."""
         final: dict[UUID, tuple[int, dict[str, int]]] = {}

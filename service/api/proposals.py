@@ -31,6 +31,8 @@ class ProposalIn(StrictSchema):
     summary = fields.String(required=True, validate=validate.Length(min=1, max=500))
     description = fields.String(load_default="", validate=validate.Length(max=10000))
     category = fields.String(load_default="", validate=validate.Length(max=100))
+    reference = fields.String(load_default="", validate=validate.Length(max=100),
+                              metadata={"description": "optional outside identifier, e.g. a case number"})
     cost_lines = fields.List(fields.Nested(CostLine), required=True, validate=validate.Length(min=1, max=50))
     proposer_name = fields.String(required=True, validate=validate.Length(min=1, max=200))
     proposer_email = fields.Email(required=True)
@@ -51,6 +53,7 @@ class ProposalOut(StrictSchema):
     summary = fields.String()
     description = fields.String()
     category = fields.String()
+    reference = fields.String()
     cost_lines = fields.List(fields.Dict())
     requested_amount = fields.Integer()
     amount = fields.Integer(metadata={"description": "cost on the ballot, after review (cents)"})
