@@ -203,10 +203,10 @@ class BudgetRound(Aggregate):
     def receive_proposal(self, *, proposal_id: UUID, amount: int) -> None:
         """Register a newly submitted proposal; only while submissions are open."""
         self.check_phase("submission", doing="submit a proposal")
-        self._proposal_received(proposal_id=proposal_id, amount=amount)
+        self._proposal_received(proposal_id=proposal_id, amount=amount, actor="resident")
 
     @event("ProposalReceived")
-    def _proposal_received(self, *, proposal_id: UUID, amount: int, actor: str = "resident") -> None:
+    def _proposal_received(self, *, proposal_id: UUID, amount: int, actor: str) -> None:
         self.proposals[str(proposal_id)] = {"status": "submitted", "amount": amount}
 
     # The round keeps each proposal's review outcome so that the ballot it freezes, and the race

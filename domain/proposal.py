@@ -75,6 +75,7 @@ class Proposal(Aggregate):
             proposer_email=email,
             proposer_key_hash=proposer_key_hash,
             reference=check_text(reference, field="reference", max_length=100, required=False),
+            actor="resident",
         )
         budget_round.receive_proposal(proposal_id=proposal.id, amount=proposal.amount)
         return proposal
@@ -94,7 +95,7 @@ class Proposal(Aggregate):
         proposer_email: str,
         proposer_key_hash: str,
         reference: str,
-        actor: str = "resident",
+        actor: str,
     ) -> None:
         self.round_id = round_id
         self.reference = reference
