@@ -9,6 +9,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from domain.ballot import Ballot, receipt_for
+from domain.budget_round import BudgetRound
 from projections.tracking import ReadModel, handles, metadata
 
 ballots = sa.Table(
@@ -31,12 +32,34 @@ ballot_choices = sa.Table(
 )
 
 
+# Ballots count up to the round's VotingClosed in log order; a cast stored after it (it raced the
+# close) stays in the log but not in the count, here as in the tally.
+closed_ballot_boxes = sa.Table(
+    "rm_closed_ballot_boxes",
+    metadata,
+    sa.Column("round_id", sa.String(36), primary_key=True),
+    sa.Column("closed_at_position", sa.BigInteger, nullable=False),
+)
+
+
 class BallotsProjection(ReadModel):
     name = "ballots"
-    tables = (ballots, ballot_choices)
+    tables = (ballots, ballot_choices, closed_ballot_boxes)
+
+    @handles(BudgetRound.VotingClosed)  # type: ignore[attr-defined]
+    def on_voting_closed(self, conn: sa.Connection, event: Any, position: int) -> None:
+        conn.execute(sa.insert(closed_ballot_boxes).values(
+            round_id=str(event.originator_id), closed_at_position=position
+        ))
 
     @handles(Ballot.Cast)  # type: ignore[attr-defined]
     def on_cast(self, conn: sa.Connection, event: Any, _position: int) -> None:
+        closed = conn.execute(
+            sa.select(closed_ballot_boxes.c.round_id)
+            .where(closed_ballot_boxes.c.round_id == str(event.round_id))
+        ).first()
+        if closed:
+            return
         ballot_id = str(event.originator_id)
         values = {
             "round_id": str(event.round_id),

@@ -12,6 +12,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from eventsourcing.utils import get_topic
+from sqlalchemy.dialects import postgresql, sqlite
 
 metadata = sa.MetaData()
 
@@ -74,6 +75,18 @@ class Projector:
 
     def create_tables(self) -> None:
         metadata.create_all(self.engine, checkfirst=True)
+        with self.engine.connect().execution_options(write=True) as conn, conn.begin():
+            for model in self.models:
+                self._ensure_tracking_row(conn, model.name)
+
+    @staticmethod
+    def _ensure_tracking_row(conn: sa.Connection, name: str) -> None:
+        # A missing row cannot be locked with FOR UPDATE, so two workers could both insert it;
+        # "on conflict do nothing" lets the second one find the first one's row instead.
+        dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+        conn.execute(
+            dialect.insert(tracking).values(name=name, position=0).on_conflict_do_nothing()
+        )
 
     def log_position(self) -> int:
         return self.recorder.max_notification_id() or 0
@@ -108,12 +121,10 @@ class Projector:
         # `write` makes SQLite take its write lock at BEGIN, so concurrent catch-ups queue up
         # instead of failing halfway; PostgreSQL gets the same from FOR UPDATE.
         with self.engine.connect().execution_options(write=True) as conn, conn.begin():
+            self._ensure_tracking_row(conn, model.name)
             position = conn.execute(
                 sa.select(tracking.c.position).where(tracking.c.name == model.name).with_for_update()
-            ).scalar()
-            if position is None:
-                conn.execute(sa.insert(tracking).values(name=model.name, position=0))
-                position = 0
+            ).scalar_one()
             if position >= head:
                 return 0, position  # another worker got here first
             notifications = self.recorder.select_notifications(
@@ -150,6 +161,8 @@ class Projector:
             for model in chosen:
                 for table in reversed(model.tables):
                     table.drop(conn, checkfirst=True)
-                conn.execute(sa.delete(tracking).where(tracking.c.name == model.name))
+                conn.execute(
+                    sa.update(tracking).where(tracking.c.name == model.name).values(position=0)
+                )
         self.create_tables()
         return self.catch_up()

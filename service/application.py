@@ -31,6 +31,7 @@ CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
 CODE_LENGTH = 12
 CONFLICT_RETRIES = 3
 BALLOT_CAST_TOPIC = get_topic(Ballot.Cast)  # type: ignore[attr-defined]
+VOTING_CLOSED_TOPIC = get_topic(BudgetRound.VotingClosed)  # type: ignore[attr-defined]
 
 
 def software_version() -> str:
@@ -286,10 +287,30 @@ class BuurtbudgetApplication(Application[UUID]):
                 raise Forbidden("this voting code is not valid for this round") from None
             budget_round = self.get_round(round_id)
             receipt = ballot.cast(budget_round=budget_round, choices=choices)
-            self.save(ballot)
+            recordings = self.save(ballot)
+            self._check_in_time(round_id, recordings[-1].notification.id)
             return {"ballot_version": ballot.version - 1, "receipt": receipt}
 
         return self._retrying(command)
+
+    def _check_in_time(self, round_id: UUID, position: int) -> None:
+        """Tell the voter if voting closed between the check and the save.
+
+        The ballot is saved without the round, so a close can slip in between; such a ballot
+        stays in the log but is not counted (ballots count up to the round's VotingClosed in log
+        order), and the voter must hear that rather than get a receipt that will not appear.
+        """
+        if self.get_round(round_id).phase == "voting":
+            return
+        closed_at = self._voting_closed_position(round_id)
+        if closed_at is not None and closed_at < position:
+            raise Conflict("voting closed before your ballot was stored; it was not counted")
+
+    def _voting_closed_position(self, round_id: UUID) -> int | None:
+        for notification in self._notifications_with_topics([VOTING_CLOSED_TOPIC]):
+            if notification.originator_id == round_id:
+                return notification.id
+        return None
 
     def import_ballots(
         self, round_id: UUID, ballots: list[dict[str, int]], *, actor: str, batch_size: int = 2000
@@ -317,24 +338,28 @@ class BuurtbudgetApplication(Application[UUID]):
         return len(ballots)
 
     def final_ballots(self, round_id: UUID) -> dict[UUID, tuple[int, dict[str, int]]]:
-        """The last cast version of every ballot of a round, read from the stored events."""
+        """The last version of every ballot of a round cast before voting closed, from the log."""
         final: dict[UUID, tuple[int, dict[str, int]]] = {}
-        for domain_event in self._events_with_topic(BALLOT_CAST_TOPIC):
+        topics = [BALLOT_CAST_TOPIC, VOTING_CLOSED_TOPIC]
+        for notification in self._notifications_with_topics(topics):
+            if notification.topic == VOTING_CLOSED_TOPIC:
+                if notification.originator_id == round_id:
+                    break  # what comes after the close is late, whatever the voter was told
+                continue
+            domain_event = self.mapper.to_domain_event(notification)
             if domain_event.round_id == round_id:
-                version = domain_event.originator_version
-                known = final.get(domain_event.originator_id)
-                if known is None or known[0] < version:
-                    final[domain_event.originator_id] = (version, dict(domain_event.choices))
+                final[domain_event.originator_id] = (
+                    domain_event.originator_version, dict(domain_event.choices)
+                )
         return final
 
-    def _events_with_topic(self, topic: str, page: int = 5000) -> Iterator[Any]:
+    def _notifications_with_topics(self, topics: list[str], page: int = 5000) -> Iterator[Any]:
         start = 1
         while True:
             notifications = self.recorder.select_notifications(
-                start=start, limit=page, topics=[topic]
+                start=start, limit=page, topics=topics
             )
-            for notification in notifications:
-                yield self.mapper.to_domain_event(notification)
+            yield from notifications
             if len(notifications) < page:
                 return
             start = notifications[-1].id + 1

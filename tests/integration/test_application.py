@@ -131,7 +131,8 @@ def test_final_ballots_reads_the_last_version_of_each_ballot(
 
     # The same answer when the log is read in pages smaller than the number of casts.
     monkeypatch.setattr(
-        app, "_events_with_topic", partial(BuurtbudgetApplication._events_with_topic, app, page=2)
+        app, "_notifications_with_topics",
+        partial(BuurtbudgetApplication._notifications_with_topics, app, page=2),
     )
     assert app.final_ballots(rid) == expected
 

@@ -167,12 +167,6 @@ def test_a_worker_that_keeps_losing_gets_a_conflict(
     assert app.repository.get(ballot_id).choices == driven.choices("playground")
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BuurtbudgetApplication.cast_ballot checks that voting is open on the round but saves only "
-    "the ballot, so the check is not covered by optimistic concurrency: a cast decided just "
-    "before close_voting is stored after VotingClosed (even after the tally), final_ballots "
-    "counts it, and verify_tally reports the honestly recorded result as not matching"
-))
 def test_a_ballot_racing_the_close_of_voting_is_refused_or_counted(
     runtime: Runtime, second_runtime: Runtime, round_in: Callable[..., DrivenRound],
     monkeypatch: pytest.MonkeyPatch,
