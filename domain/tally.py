@@ -1,19 +1,707 @@
-"""TEMPORARY placeholder (greedy only) until the real tally module lands; the tally helper overwrites this file."""
-from dataclasses import dataclass, field
+"""Counting rules for participatory budgeting: greedy, Method of Equal Shares, sequential Phragmén.
+
+Every decision is exact (integers and fractions, never floats) and the Method of Equal Shares is
+fast enough to step its "add one" completion through real city-wide elections. `docs/tally.md`
+describes the rules, the completions and the tie-breaking in words.
+"""
+from __future__ import annotations
+
+import hashlib
+from bisect import bisect_right
+from collections import Counter, defaultdict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from fractions import Fraction
-from typing import Any, Mapping, Sequence
+from heapq import heapify, heappop, heappush
+from itertools import accumulate
+from operator import mul
+from types import MappingProxyType
+
+Ballot = Mapping[str, int]
+
+RULES = ("greedy", "mes", "phragmen")
+COMPLETIONS = ("none", "add1", "add1-exhaustive", "add1u")
+VOTE_TYPES = ("approval", "cumulative", "ordinal", "choose-1")
+TIE_BREAK_KEYS = ("cost", "votes", "id", "lot")
+DEFAULT_TIE_BREAK = ("cost", "votes", "lot")
+
+# Ballots that name one project at most are approval ballots with a length limit.
+_APPROVAL_LIKE = ("approval", "choose-1")
+
+
+class TallyError(ValueError):
+    """The election or the requested count is not valid (unknown rule, wrong ballots, bad input)."""
+
+
 @dataclass(frozen=True)
 class Election:
-    budget: int; costs: Mapping[str,int]; ballots: Sequence[Mapping[str,int]]; vote_type: str="approval"; scoring: Any=None
+    """What a count needs: the budget, the projects' costs and the ballots.
+
+    A ballot maps project ids to points: 1 per approved project (approval, choose-1), the points
+    given (cumulative), or, for ordinal ballots, anything: the insertion order is the ranking, best
+    first (see `ballot_from_ranking`). `scoring` gives the points per rank of ordinal ballots;
+    None means Borda-like points k, k-1, ..., 1 with k the longest ballot.
+    """
+
+    budget: int
+    costs: Mapping[str, int]
+    ballots: Sequence[Ballot]
+    vote_type: str = "approval"
+    scoring: Sequence[int] | None = None
+
+
 @dataclass(frozen=True)
 class TallyOutcome:
-    rule: str; completion: str; tie_break: tuple; seed: str; winners: tuple; total_cost: int; scores: Mapping[str,int]; budget: int; per_voter_budget: Any=None
-def run_tally(e, rule="greedy", completion="none", tie_break=("cost","votes","lot"), seed="", increment=1):
-    scores = {p: 0 for p in e.costs}
-    for b in e.ballots:
-        for p, v in b.items(): scores[p] += v
-    order = sorted(e.costs, key=lambda p: (-scores[p], e.costs[p], p))
-    winners=[]; total=0
-    for p in order:
-        if total + e.costs[p] <= e.budget: winners.append(p); total += e.costs[p]
-    return TallyOutcome(rule, completion, tuple(tie_break), seed, tuple(winners), total, scores, e.budget)
+    """The winners of a count and everything needed to explain and repeat it."""
+
+    rule: str
+    completion: str
+    tie_break: tuple[str, ...]
+    seed: str
+    winners: tuple[str, ...]  # in the order the rule selected them
+    total_cost: int
+    scores: Mapping[str, int]  # votes (approval) or points (cumulative, ordinal) of every project
+    budget: int
+    # MES only: the per-voter budget of the returned run (for add1, the last feasible one).
+    per_voter_budget: Fraction | None
+
+
+def ballot_from_ranking(ranking: Sequence[str]) -> dict[str, int]:
+    """An ordinal ballot from project ids listed best first (the values, 1 = best, are informative)."""
+    if len(set(ranking)) != len(ranking):
+        raise TallyError("a ranking names each project once")
+    return {project_id: position for position, project_id in enumerate(ranking, start=1)}
+
+
+def run_tally(
+    election: Election,
+    rule: str = "greedy",
+    completion: str = "none",
+    tie_break: Sequence[str] = DEFAULT_TIE_BREAK,
+    seed: str = "",
+    increment: int = 1,
+) -> TallyOutcome:
+    """Count `election` with `rule` (and, for MES, `completion`); ties follow `tie_break`.
+
+    `increment` is the add1 step in money units: 1 for whole currency units, 100 when counting in
+    cents. Raises TallyError for an invalid election or an impossible combination.
+    """
+    tie_break = _checked_tie_break(tie_break)
+    if rule not in RULES:
+        raise TallyError(f"unknown rule {rule!r}; choose one of {', '.join(RULES)}")
+    if completion not in COMPLETIONS:
+        raise TallyError(f"unknown completion {completion!r}; choose one of {', '.join(COMPLETIONS)}")
+    if completion != "none" and rule != "mes":
+        raise TallyError("a completion applies to the Method of Equal Shares (rule 'mes') only")
+    if not isinstance(seed, str):
+        raise TallyError("the seed must be a string")
+    if not _is_int(increment) or increment < 1:
+        raise TallyError("the add1 increment must be a whole number of money units, at least 1")
+    profile = _Profile.of(election)
+    if rule in ("mes", "phragmen") and profile.vote_type not in _APPROVAL_LIKE:
+        raise TallyError(
+            f"rule {rule!r} counts approval ballots only, not {profile.vote_type!r} ballots "
+            "(use rule 'greedy' for points)"
+        )
+    rank = _tie_break_ranks(profile, tie_break, seed)
+    per_voter_budget = None
+    if rule == "greedy":
+        winners = _greedy(profile, rank)
+    elif rule == "phragmen":
+        winners = _sequential_phragmen(profile, rank)
+    else:
+        winners, per_voter_budget = _method_of_equal_shares(profile, rank, completion, increment)
+    return TallyOutcome(
+        rule=rule,
+        completion=completion,
+        tie_break=tie_break,
+        seed=seed,
+        winners=tuple(profile.ids[p] for p in winners),
+        total_cost=sum(profile.costs[p] for p in winners),
+        scores=MappingProxyType(dict(zip(profile.ids, profile.scores))),
+        budget=profile.budget,
+        per_voter_budget=per_voter_budget,
+    )
+
+
+def _is_int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _checked_tie_break(tie_break: Sequence[str]) -> tuple[str, ...]:
+    if isinstance(tie_break, str):
+        raise TallyError("tie_break is a sequence of keys, e.g. ('cost', 'votes', 'lot')")
+    keys = tuple(tie_break)
+    unknown = [key for key in keys if key not in TIE_BREAK_KEYS]
+    if unknown:
+        raise TallyError(
+            f"unknown tie-break key(s) {', '.join(map(repr, unknown))}; "
+            f"choose from {', '.join(TIE_BREAK_KEYS)}"
+        )
+    if len(set(keys)) != len(keys):
+        raise TallyError("each tie-break key may appear once")
+    return keys
+
+
+# --- the election, indexed ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Profile:
+    """An election checked and indexed: projects are numbered in the order of `Election.costs`."""
+
+    vote_type: str
+    ids: tuple[str, ...]
+    costs: tuple[int, ...]
+    budget: int
+    num_voters: int
+    scores: tuple[int, ...]  # votes or points per project
+    supporters: tuple[int, ...]  # ballots naming the project (the tie-break key "votes")
+    # Approval ballots only: the distinct ballots (project numbers) and how often each was cast.
+    distinct_ballots: tuple[tuple[tuple[int, ...], int], ...]
+
+    @classmethod
+    def of(cls, election: Election) -> _Profile:
+        if not isinstance(election, Election):
+            raise TallyError("expected an Election")
+        vote_type = election.vote_type
+        if vote_type not in VOTE_TYPES:
+            raise TallyError(f"unknown vote type {vote_type!r}; choose one of {', '.join(VOTE_TYPES)}")
+        if not _is_int(election.budget) or election.budget < 0:
+            raise TallyError("the budget must be a whole, non-negative amount of money units")
+        if not isinstance(election.costs, Mapping):
+            raise TallyError("costs must map project ids to whole amounts")
+        ids = tuple(election.costs)
+        for project_id in ids:
+            cost = election.costs[project_id]
+            if not isinstance(project_id, str):
+                raise TallyError(f"project ids are strings, not {project_id!r}")
+            if not _is_int(cost) or cost <= 0:
+                raise TallyError(f"project {project_id!r}: the cost must be a whole amount above 0")
+        if election.scoring is not None and vote_type != "ordinal":
+            raise TallyError("scoring (points per rank) applies to ordinal ballots only")
+        number = {project_id: index for index, project_id in enumerate(ids)}
+        if vote_type in _APPROVAL_LIKE:
+            named = [_approval_ballot(ballot, number, vote_type) for ballot in election.ballots]
+            points = [{p: 1 for p in ballot} for ballot in named]
+        elif vote_type == "cumulative":
+            points = [_cumulative_ballot(ballot, number) for ballot in election.ballots]
+        else:
+            points = _ordinal_points(election.ballots, number, election.scoring)
+        scores = [0] * len(ids)
+        supporters = [0] * len(ids)
+        for ballot in points:
+            for project, given in ballot.items():
+                scores[project] += given
+                supporters[project] += 1
+        distinct: tuple[tuple[tuple[int, ...], int], ...] = ()
+        if vote_type in _APPROVAL_LIKE:
+            distinct = tuple(Counter(tuple(sorted(ballot)) for ballot in points).items())
+        return cls(
+            vote_type=vote_type,
+            ids=ids,
+            costs=tuple(election.costs[project_id] for project_id in ids),
+            budget=election.budget,
+            num_voters=len(points),
+            scores=tuple(scores),
+            supporters=tuple(supporters),
+            distinct_ballots=distinct,
+        )
+
+
+def _ballot_items(ballot: object) -> list[tuple[object, object]]:
+    if not isinstance(ballot, Mapping):
+        raise TallyError("a ballot maps project ids to points")
+    return list(ballot.items())
+
+
+def _project_number(project_id: object, number: Mapping[str, int]) -> int:
+    try:
+        return number[project_id]  # type: ignore[index]
+    except (KeyError, TypeError):
+        raise TallyError(f"a ballot names an unknown project {project_id!r}") from None
+
+
+def _approval_ballot(ballot: Ballot, number: Mapping[str, int], vote_type: str) -> list[int]:
+    items = _ballot_items(ballot)
+    if vote_type == "choose-1" and len(items) > 1:
+        raise TallyError("a choose-1 ballot names one project at most")
+    for project_id, mark in items:
+        if mark != 1 or not _is_int(mark):
+            raise TallyError(f"an approval ballot marks each approved project with 1, not {mark!r}")
+    return [_project_number(project_id, number) for project_id, _ in items]
+
+
+def _cumulative_ballot(ballot: Ballot, number: Mapping[str, int]) -> dict[int, int]:
+    points = {}
+    for project_id, given in _ballot_items(ballot):
+        if not _is_int(given) or given < 0:
+            raise TallyError(f"cumulative points are whole numbers of at least 0, not {given!r}")
+        if given:
+            points[_project_number(project_id, number)] = given
+    return points
+
+
+def _ordinal_points(
+    ballots: Sequence[Ballot], number: Mapping[str, int], scoring: Sequence[int] | None
+) -> list[dict[int, int]]:
+    rankings = [[_project_number(project_id, number) for project_id, _ in _ballot_items(ballot)]
+                for ballot in ballots]
+    if scoring is None:
+        longest = max((len(ranking) for ranking in rankings), default=0)
+        scoring = range(longest, 0, -1)
+    elif isinstance(scoring, (str, bytes)) or not all(_is_int(s) and s >= 0 for s in scoring):
+        raise TallyError("scoring lists whole, non-negative points per rank, best rank first")
+    per_rank = list(scoring)
+    # Ranks beyond the scoring list earn nothing but still count the project as named.
+    return [
+        {project: per_rank[rank] if rank < len(per_rank) else 0 for rank, project in enumerate(ranking)}
+        for ranking in rankings
+    ]
+
+
+def _tie_break_ranks(profile: _Profile, keys: tuple[str, ...], seed: str) -> list[int]:
+    """Each project's place in the tie-break order (0 = preferred); ties left over go by id."""
+
+    def lot(project: int) -> str:
+        return hashlib.sha256((seed + profile.ids[project]).encode("utf-8")).hexdigest()
+
+    key_of = {
+        "cost": lambda project: profile.costs[project],
+        "votes": lambda project: -profile.supporters[project],
+        "id": lambda project: profile.ids[project],
+        "lot": lot,
+    }
+    parts = [key_of[key] for key in keys] + [key_of["id"]]
+    order = sorted(range(len(profile.ids)), key=lambda project: tuple(part(project) for part in parts))
+    rank = [0] * len(order)
+    for place, project in enumerate(order):
+        rank[project] = place
+    return rank
+
+
+# --- greedy -------------------------------------------------------------------------------------
+
+
+def _greedy(profile: _Profile, rank: Sequence[int], already: Sequence[int] = ()) -> list[int]:
+    """Projects by score (ties by rank), each taken if it still fits; projects nobody chose never win."""
+    taken = set(already)
+    left = profile.budget - sum(profile.costs[p] for p in taken)
+    candidates = [p for p, score in enumerate(profile.scores) if score > 0 and p not in taken]
+    winners = []
+    for project in sorted(candidates, key=lambda p: (-profile.scores[p], rank[p])):
+        if profile.costs[project] <= left:
+            winners.append(project)
+            left -= profile.costs[project]
+    return winners
+
+
+# --- approval ballots, indexed for MES and Phragmén --------------------------------------------
+
+
+class _ApprovalIndex:
+    """Approval ballots as groups of identical ballots (with their count) and supporter lists."""
+
+    # Groups cast at least this often are counted one by one with their weight; lighter groups are
+    # listed once per voter so that counting them is a single C-level pass (collections.Counter).
+    _HEAVY_GROUP = 8
+
+    def __init__(self, profile: _Profile) -> None:
+        self.group_weight = [count for _, count in profile.distinct_ballots]
+        supporters: list[list[int]] = [[] for _ in profile.ids]
+        for group, (projects, _) in enumerate(profile.distinct_ballots):
+            for project in projects:
+                supporters[project].append(group)
+        self.supporters = supporters
+        self.support = [sum(self.group_weight[g] for g in groups) for groups in supporters]
+        self.light_voters = [
+            [g for g in groups for _ in range(self.group_weight[g]) if self.group_weight[g] < self._HEAVY_GROUP]
+            for groups in supporters
+        ]
+        self.heavy_groups = [
+            [g for g in groups if self.group_weight[g] >= self._HEAVY_GROUP] for groups in supporters
+        ]
+
+    def overlapping(self) -> list[list[int]]:
+        """For each project, the projects sharing at least one supporter with it (itself included)."""
+        masks = []
+        for groups in self.supporters:
+            bits = bytearray(len(self.group_weight) // 8 + 1)
+            for group in groups:
+                bits[group >> 3] |= 1 << (group & 7)
+            masks.append(int.from_bytes(bits, "little"))
+        return [[q for q, other in enumerate(masks) if mask & other] for mask in masks]
+
+
+# --- sequential Phragmén ------------------------------------------------------------------------
+
+
+def _sequential_phragmen(profile: _Profile, rank: Sequence[int]) -> list[int]:
+    """Sequential Phragmén as pabutools computes it, with exact loads.
+
+    Each round selects the project whose supporters would end with the lowest common load
+    (their loads plus its cost, shared). When several projects tie for that load and any of them
+    no longer fits the budget, the count stops (pabutools' rule; it does not depend on the tie order).
+    """
+    index = _ApprovalIndex(profile)
+    weight = index.group_weight
+    # A voter's load is the load set by the last selected project they approved (0 before any).
+    load_setter = [-1] * len(weight)
+    load_of_setter: dict[int, Fraction] = {}
+
+    def new_load(project: int) -> Fraction:
+        carried: defaultdict[int, int] = defaultdict(int)
+        for group in index.supporters[project]:
+            carried[load_setter[group]] += weight[group]
+        loads = sum((load_of_setter[s] * w for s, w in carried.items() if s >= 0), Fraction(0))
+        return (loads + profile.costs[project]) / index.support[project]
+
+    # Loads only grow, so a project's last computed load bounds its current one from below.
+    heap = [
+        (Fraction(profile.costs[p], index.support[p]), rank[p], p)
+        for p in range(len(profile.ids))
+        if index.support[p] and profile.costs[p] <= profile.budget
+    ]
+    heapify(heap)
+    winners: list[int] = []
+    spent = 0
+    while heap:
+        lowest: Fraction | None = None
+        computed = []
+        while heap and (lowest is None or heap[0][0] <= lowest):
+            _, place, project = heappop(heap)
+            load = new_load(project)
+            computed.append((load, place, project))
+            if lowest is None or load < lowest:
+                lowest = load
+        tied = [entry for entry in computed if entry[0] == lowest]
+        if any(spent + profile.costs[project] > profile.budget for _, _, project in tied):
+            break
+        _, _, chosen = min(tied, key=lambda entry: entry[1])
+        winners.append(chosen)
+        spent += profile.costs[chosen]
+        load_of_setter[chosen] = lowest  # type: ignore[assignment]
+        for group in index.supporters[chosen]:
+            load_setter[group] = chosen
+        for entry in computed:
+            if entry[2] != chosen:
+                heappush(heap, entry)
+    return winners
+
+
+# --- the Method of Equal Shares -------------------------------------------------------------------
+
+
+def _method_of_equal_shares(
+    profile: _Profile, rank: Sequence[int], completion: str, increment: int
+) -> tuple[list[int], Fraction | None]:
+    if profile.num_voters == 0:
+        return [], None
+    counter = _EqualShares(profile, rank)
+    start = Fraction(profile.budget, profile.num_voters)
+    if completion == "none":
+        return counter.run(start).winners, start
+    final = _raise_voter_budget(
+        counter, start, increment, stop_when_exhaustive=completion != "add1"
+    )
+    winners = final.winners
+    if completion == "add1u":
+        winners = winners + _greedy(profile, rank, already=winners)
+    return winners, final.per_voter_budget
+
+
+# Per-voter budgets are tracked in fixed point with this many fraction bits, with an error bound;
+# a decision the bound cannot settle (a near or exact tie) makes the run start over in fractions.
+_SCALE_BITS = 64
+_ERROR_LIMIT = 1 << (_SCALE_BITS - 24)
+# Lower bounds on a project's price per unit of cost (its "alpha") are kept as integers in units
+# of 2**-64; a project that can no longer be bought gets a key above every possible alpha (<= 1).
+_KEY_UNIT = 1 << 64
+_NEVER = _KEY_UNIT + 1
+# add1 steps are computed in blocks from the top down, so each run can borrow lower bounds from
+# the run one step above it (see _EqualSharesRun._borrow_bounds).
+_STEP_BLOCK = 8
+
+
+class _Undecided(Exception):
+    """The fixed-point pass cannot certify a decision; the run is repeated exactly."""
+
+
+class _EqualShares:
+    """MES with cost satisfaction on one election, runnable at any per-voter budget.
+
+    Keeps what does not depend on the per-voter budget (supporter lists, which projects share
+    supporters) across runs.
+    """
+
+    def __init__(self, profile: _Profile, rank: Sequence[int]) -> None:
+        self.profile = profile
+        self.rank = rank
+        self.index = _ApprovalIndex(profile)
+        self.overlapping = self.index.overlapping()
+        self.candidates = [p for p, support in enumerate(self.index.support) if support]
+        self.total_candidate_cost = sum(profile.costs[p] for p in self.candidates)
+        self.exact_runs = 0
+
+    def run(self, per_voter_budget: Fraction, donor: _EqualSharesRun | None = None) -> _EqualSharesRun:
+        try:
+            return _EqualSharesRun(self, per_voter_budget, exact=False, donor=donor)
+        except _Undecided:
+            self.exact_runs += 1
+            return _EqualSharesRun(self, per_voter_budget, exact=True, donor=donor)
+
+    def is_exhaustive(self, run: _EqualSharesRun) -> bool:
+        """No project someone approved could still be added within the budget."""
+        left = self.profile.budget - run.total_cost
+        chosen = set(run.winners)
+        return all(self.profile.costs[p] > left for p in self.candidates if p not in chosen)
+
+
+class _EqualSharesRun:
+    """One run of MES at a fixed per-voter budget.
+
+    Voters who approved the same selected projects so far hold the same budget: they form a budget
+    class. A voter who cannot pay the full share pays all they have, so a class's budget is the
+    per-voter budget minus the shares of its selected projects, floored at zero; classes at zero
+    are merged into one. Pricing a project counts its supporters per class, so its cost grows with
+    the number of classes among them, not with the number of voters.
+
+    Fast pass: class budgets are integers in units of 2**-64 with a global error bound, so each
+    project's payment is known within an interval and a decision is taken only when the intervals
+    prove it (_Undecided otherwise). Exact pass (`exact=True`): the same steps on fractions, error 0.
+    """
+
+    _EXHAUSTED = 0  # the class of voters with nothing left
+
+    def __init__(
+        self, counter: _EqualShares, per_voter_budget: Fraction, *, exact: bool,
+        donor: _EqualSharesRun | None,
+    ) -> None:
+        self.counter = counter
+        self.per_voter_budget = per_voter_budget
+        self.exact = exact
+        if exact:
+            self.scale = 1
+            self.error = 0
+            start: int | Fraction = per_voter_budget
+        else:
+            self.scale = 1 << _SCALE_BITS
+            start = per_voter_budget.numerator * self.scale // per_voter_budget.denominator
+            self.error = 1  # the flooring of the per-voter budget
+        self.class_budget: list[int | Fraction] = [0, start]
+        self.class_of = [1] * len(counter.index.group_weight)
+        self.scaled_costs = [cost * self.scale for cost in counter.profile.costs]
+        # Payment bounds per project: (low numerator, low denominator, high numerator, high
+        # denominator) of the equal payment, in scaled money units; None once a supporter paid.
+        self.bounds: list[tuple | None] = [None] * len(self.scaled_costs)
+        # A lower bound on each project's price per unit of cost, in units of 1 / _KEY_UNIT.
+        self.keys = [_NEVER] * len(self.scaled_costs)
+        self.heap: list[tuple[int, int, int]] = []
+        self.winners: list[int] = []
+        self.total_cost = 0
+        # Per round, the keys before charging: lower bounds for a run with a lower per-voter budget.
+        self.snapshots: list[list[int]] = []
+        self._count(donor)
+
+    def _count(self, donor: _EqualSharesRun | None) -> None:
+        costs = self.counter.profile.costs
+        support = self.counter.index.support
+        for project in self.counter.candidates:
+            # Round one: every voter holds the per-voter budget, so a project is affordable iff its
+            # supporters hold its cost, and then all pay the equal share cost / supporters.
+            if support[project] * self.per_voter_budget >= costs[project]:
+                share = (self.scaled_costs[project], support[project])
+                self.bounds[project] = share + share
+                self.keys[project] = _KEY_UNIT // support[project]
+                self.heap.append((self.keys[project], self.counter.rank[project], project))
+        heapify(self.heap)
+        following = donor
+        while True:
+            if following is not None:
+                self._borrow_bounds(following.snapshots[len(self.winners)])
+            chosen = self._select()
+            self.snapshots.append(list(self.keys))
+            if chosen is None:
+                return
+            if following is not None:
+                turn = len(self.winners)
+                if turn >= len(following.winners) or following.winners[turn] != chosen:
+                    following = None
+            self._charge(chosen)
+
+    def _borrow_bounds(self, donor_keys: list[int]) -> None:
+        """Raise lower bounds to those of a run with a higher per-voter budget and the same winners
+        so far: with the same selections, more money per voter means every budget is at least as
+        high, so every price is at most as high (and what it cannot afford, this run cannot)."""
+        keys = self.keys
+        heap = []
+        for key, place, project in self.heap:
+            borrowed = donor_keys[project]
+            if borrowed == _NEVER:
+                keys[project] = _NEVER
+                continue
+            if borrowed > key:
+                key = keys[project] = borrowed
+            heap.append((key, place, project))
+        heapify(heap)
+        self.heap = heap
+
+    def _select(self) -> int | None:
+        """The project with the lowest price per unit of cost (ties by rank), or None."""
+        heap, bounds, keys = self.heap, self.bounds, self.keys
+        best = -1
+        best_ceiling = 0
+        examined = []
+        while heap:
+            key, place, project = heap[0]
+            if best >= 0 and key > best_ceiling:
+                break  # its lower bound already exceeds the best price: it cannot win this round
+            heappop(heap)
+            found = bounds[project]
+            if found is None:
+                found = self._payment_bounds(project)
+                if found is None:
+                    keys[project] = _NEVER  # unaffordable now, so for the rest of the run
+                    continue
+                bounds[project] = found
+                key = max(key, found[0] * _KEY_UNIT // (found[1] * self.scaled_costs[project]))
+                keys[project] = key
+            examined.append((key, place, project))
+            if best < 0 or self._cheaper(project, best):
+                best = project
+                high, high_den = found[2], found[3]
+                best_ceiling = -(-high * _KEY_UNIT // (high_den * self.scaled_costs[project]))
+        for entry in examined:
+            if entry[2] != best:
+                heappush(heap, entry)
+        return best if best >= 0 else None
+
+    def _cheaper(self, project: int, other: int) -> bool:
+        """Whether `project` comes before `other`: a lower price per unit of cost, or tied and ranked
+        first. Raises _Undecided when the bounds overlap without being the same exact value."""
+        low, low_den, high, high_den = self.bounds[project]
+        o_low, o_low_den, o_high, o_high_den = self.bounds[other]
+        cost, o_cost = self.counter.profile.costs[project], self.counter.profile.costs[other]
+        if high * o_low_den * o_cost < o_low * high_den * cost:
+            return True
+        if low * o_high_den * o_cost > o_high * low_den * cost:
+            return False
+        exact = low * high_den == high * low_den and o_low * o_high_den == o_high * o_low_den
+        if exact and low * o_low_den * o_cost == o_low * low_den * cost:
+            return self.counter.rank[project] < self.counter.rank[other]
+        raise _Undecided
+
+    def _payment_bounds(self, project: int) -> tuple | None:
+        """Bounds on the equal payment of `project`'s supporters, or None if they cannot afford it.
+
+        The payment solves sum(min(budget, payment)) = cost; true budgets lie within `error` of
+        the tracked ones, so solving with all budgets raised (lowered) by the error bounds it from
+        below (above). Classes sorted by budget make the poor ones a prefix, found by bisection.
+        """
+        index = self.counter.index
+        class_of = self.class_of
+        voters = Counter(map(class_of.__getitem__, index.light_voters[project]))
+        for group in index.heavy_groups[project]:
+            voters[class_of[group]] += index.group_weight[group]
+        voters.pop(self._EXHAUSTED, None)
+        if not voters:
+            return None
+        classes = sorted(voters, key=self.class_budget.__getitem__)
+        values = list(map(self.class_budget.__getitem__, classes))
+        weights = list(map(voters.__getitem__, classes))
+        weight_before = list(accumulate(weights, initial=0))
+        money_before = list(accumulate(map(mul, weights, values), initial=0))
+        cost = self.scaled_costs[project]
+        error = self.error
+        slack = error * weight_before[-1]
+        if money_before[-1] + slack < cost:
+            return None
+        if money_before[-1] - slack < cost:
+            raise _Undecided
+        return (_equal_payment(values, money_before, weight_before, cost, error)
+                + _equal_payment(values, money_before, weight_before, cost, -error))
+
+    def _charge(self, project: int) -> None:
+        """Every supporter pays the equal share (or all they have): their class moves on."""
+        low, low_den, high, high_den = self.bounds[project]
+        if self.exact:
+            payment: int | Fraction = Fraction(low, low_den)
+        else:
+            payment = (low * high_den + high * low_den) // (2 * low_den * high_den)
+            self.error += (high * low_den - low * high_den) // (2 * low_den * high_den) + 2
+            if self.error > _ERROR_LIMIT:
+                raise _Undecided
+        supporters = self.counter.index.supporters[project]
+        class_of, class_budget = self.class_of, self.class_budget
+        before = list(map(class_of.__getitem__, supporters))
+        paying = list(set(before) - {self._EXHAUSTED})
+        moved_to = dict(zip(paying, range(len(class_budget), len(class_budget) + len(paying))))
+        moved_to[self._EXHAUSTED] = self._EXHAUSTED
+        class_budget.extend([class_budget[old] - payment for old in paying])
+        exhausted = -self.error  # at or below this a class certainly has nothing left
+        if min(class_budget[-len(paying):], default=0) <= exhausted:
+            for old in paying:
+                if class_budget[moved_to[old]] <= exhausted:
+                    moved_to[old] = self._EXHAUSTED
+        for group, new in zip(supporters, map(moved_to.__getitem__, before)):
+            class_of[group] = new
+        bounds = self.bounds
+        for other in self.counter.overlapping[project]:
+            bounds[other] = None
+        self.winners.append(project)
+        self.total_cost += self.counter.profile.costs[project]
+
+
+def _equal_payment(
+    values: list, money_before: list, weight_before: Sequence[int], cost: int | Fraction, shift: int
+) -> tuple:
+    """The payment per rich supporter when every budget is `values[i] + shift`, as a fraction.
+
+    The first supporter (in budget order) who can pay the share left after the poorer ones paid
+    everything marks the split; the test is monotone along the order, hence the bisection.
+    """
+    voters = weight_before[-1]
+    low, high = 0, len(values) - 1
+    while low < high:
+        middle = (low + high) // 2
+        poorer = weight_before[middle]
+        if (values[middle] + shift) * (voters - poorer) >= cost - money_before[middle] - shift * poorer:
+            high = middle
+        else:
+            low = middle + 1
+    poorer = weight_before[low]
+    return cost - money_before[low] - shift * poorer, voters - poorer
+
+
+def _raise_voter_budget(
+    counter: _EqualShares, start: Fraction, increment: int, *, stop_when_exhaustive: bool
+) -> _EqualSharesRun:
+    """The add1 completion: MES at start, start + increment, ... exactly as stepping one by one.
+
+    Stops before the first run whose winners cost more than the budget and returns the run
+    before it; with `stop_when_exhaustive`, also stops at the first run that leaves no approved
+    project affordable (pabutools' voter_budget_increment). Without it, like pabutools'
+    exhaustion_by_budget_increase, the per-voter budget is not raised by more than the budget.
+    """
+    budget = counter.profile.budget
+    current = counter.run(start)
+    if stop_when_exhaustive and counter.is_exhaustive(current):
+        return current
+    last_step = None if stop_when_exhaustive else budget // increment
+    if last_step is not None and counter.total_candidate_cost <= budget:
+        return counter.run(start + last_step * increment)  # every step is feasible
+    step = 0
+    while last_step is None or step < last_step:
+        top = step + _STEP_BLOCK if last_step is None else min(step + _STEP_BLOCK, last_step)
+        block: dict[int, _EqualSharesRun] = {}
+        donor = None
+        for later in range(top, step, -1):
+            block[later] = donor = counter.run(start + later * increment, donor)
+        for later in range(step + 1, top + 1):
+            run = block[later]
+            if run.total_cost > budget:
+                return block.get(later - 1, current)
+            if stop_when_exhaustive and counter.is_exhaustive(run):
+                return run
+        step, current = top, block[top]
+    return current
