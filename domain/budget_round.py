@@ -109,6 +109,7 @@ class BudgetRound(Aggregate):
         self.phase = "submission"
         self.proposals: dict[str, dict[str, Any]] = {}  # id -> status and ballot cost
         self.deposited = 0
+        self.deposit_ids: set[str] = set()
         self.returned = 0
         self.ballot_costs: dict[str, int] = {}  # proposal id -> cost, frozen when voting opens
         self.codes_issued = 0
@@ -174,7 +175,11 @@ class BudgetRound(Aggregate):
         if voting is not None:
             self.check_phase("submission", "review", doing="change the voting rules")
         new_schedule = check_schedule(schedule) if schedule is not None else self.schedule
-        new_voting = VotingSettings.from_dict(voting).to_dict() if voting is not None else self.voting
+        # Like a PATCH: the rules named change, the others stay as they were.
+        new_voting = (
+            VotingSettings.from_dict({**self.voting, **voting}).to_dict()
+            if voting is not None else self.voting
+        )
         self._settings_changed(schedule=new_schedule, voting=new_voting, actor=actor)
 
     @event("SettingsChanged")
@@ -185,6 +190,8 @@ class BudgetRound(Aggregate):
     def deposit(self, *, deposit_id: str, amount: int, source: str, reference: str, actor: str) -> None:
         """Put money into the round from a named source (municipal budget, fund, sponsor)."""
         self.check_phase(*PHASES[:-1], doing="deposit funds")
+        if deposit_id in self.deposit_ids:
+            raise Conflict(f"deposit {deposit_id} was already recorded")
         require_cents(amount, field="amount")
         source = check_text(source, field="source", max_length=200)
         reference = check_text(reference, field="reference", max_length=200, required=False)
@@ -197,6 +204,7 @@ class BudgetRound(Aggregate):
         self, *, deposit_id: str, amount: int, source: str, reference: str, actor: str
     ) -> None:
         self.deposited += amount
+        self.deposit_ids.add(deposit_id)
 
     # -- proposals and voting -----------------------------------------------------------------
 
@@ -244,7 +252,7 @@ class BudgetRound(Aggregate):
                 f"but only {len(admitted)} proposals are admitted"
             )
         self._voting_opened(ballot=admitted, actor=actor)
-        return admitted
+        return dict(admitted)
 
     @event("VotingOpened")
     def _voting_opened(self, *, ballot: dict[str, int], actor: str) -> None:
@@ -281,6 +289,11 @@ class BudgetRound(Aggregate):
         self.check_phase("decided", doing="run the tally")
         if self.confirmed_tally_id is not None:
             raise Conflict("the result is already confirmed")
+        for winner in result.get("winners", []):
+            if self.ballot_costs.get(winner["proposal_id"]) != winner["cost"]:
+                raise RuleViolation(
+                    f"winner {winner['proposal_id']} is not on the ballot at cost {winner['cost']}"
+                )
         self._tally_recorded(tally_id=tally_id, result=result, actor=actor)
 
     @event("TallyRecorded")
@@ -327,6 +340,8 @@ class BudgetRound(Aggregate):
     ) -> None:
         """Ask to pay part of a winner's reservation to a payee; a second official must approve."""
         self.check_phase("execution", doing="request a payout")
+        if payout_id in self.payouts:
+            raise Conflict(f"payout {payout_id} already exists")
         require_cents(amount, field="amount")
         if kind not in PAYOUT_KINDS:
             raise RuleViolation(f"kind must be one of {', '.join(PAYOUT_KINDS)}", field="kind")

@@ -79,6 +79,8 @@ class VotingSettings:
         whole("max_points", self.max_points, 1)
         if self.max_choices is not None and self.max_choices < self.min_choices:
             raise bad("max_choices must not be below min_choices", "max_choices")
+        if self.method == "choose-one" and (self.min_choices > 1 or self.max_choices not in (None, 1)):
+            raise bad("a choose-one vote has exactly one choice per ballot", "max_choices")
         if self.method == "knapsack" and self.max_total_cost is None:
             raise bad("a knapsack vote needs max_total_cost", "max_total_cost")
         if self.method == "cumulative" and self.points_total is None:

@@ -225,6 +225,17 @@ def test_the_voting_rules_can_change_until_voting_opens(story_in, phase):
     assert outcome.aggregate.settings.method == "cumulative"
 
 
+def test_changing_some_voting_rules_keeps_the_others(story_in):
+    story = story_in("submission")
+    story.round.change_settings(
+        schedule=None, voting={"method": "approval", "max_choices": 2, "rule": "mes"}, actor=ACTOR
+    )
+    outcome = given(story.history()).when(
+        lambda r: r.change_settings(schedule=None, voting={"max_choices": 3}, actor=ACTOR)
+    )
+    assert (outcome.aggregate.settings.max_choices, outcome.aggregate.settings.rule) == (3, "mes")
+
+
 @pytest.mark.parametrize("phase", ["voting", "decided", "execution"])
 def test_the_voting_rules_are_frozen_once_voting_opens(story_in, phase):
     story = story_in(phase)
@@ -353,6 +364,17 @@ def test_confirming_is_refused_when_the_winners_need_more_than_is_available(stor
     given(story.history()).when(
         lambda r: r.confirm_tally(tally_id=tally_id, actor=ACTOR)
     ).then_refused(RuleViolation, "the winners need €6,500.00 but only €5,000.00 is available")
+
+
+@pytest.mark.parametrize("cost_change", [0, 1])
+def test_a_tally_naming_a_winner_off_the_ballot_or_at_another_cost_is_refused(story_in, cost_change):
+    story = story_in("decided")
+    pid = story.pid("playground")
+    winner = {"proposal_id": pid if cost_change else "not-on-ballot",
+              "cost": story.round.ballot_costs[pid] + cost_change}
+    given(story.history()).when(
+        lambda r: r.record_tally(tally_id="forged", result={"winners": [winner]}, actor=ACTOR)
+    ).then_refused(RuleViolation, "is not on the ballot at cost")
 
 
 def test_only_the_latest_tally_can_be_confirmed(story_in):
@@ -612,12 +634,6 @@ def test_a_payout_of_a_completed_proposal_cannot_be_reversed(execution):
     ).then_refused(Conflict, "reverse payouts before completing it")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="domain bug: request_payout does not check that payout_id is new; reusing the id of a "
-    "paid payout overwrites it, its amount drops out of paid(), and the reservation can be paid "
-    "twice",
-)
 def test_a_payout_id_already_used_is_refused_so_the_reservation_cannot_be_paid_twice(execution):
     paid_id = execution.pay_out("benches", 500_00)  # 500 of the 1,500 reserved is at the bank
     same_id_again = {**execution.payout_fields("benches", 1_000_00), "payout_id": paid_id}

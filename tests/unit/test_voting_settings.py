@@ -50,6 +50,16 @@ def test_unknown_settings_are_named():
         ),
         ({"method": "knapsack"}, "max_total_cost", "a knapsack vote needs max_total_cost"),
         (
+            {"method": "choose-one", "max_choices": 3},
+            "max_choices",
+            "a choose-one vote has exactly one choice per ballot",
+        ),
+        (
+            {"method": "choose-one", "min_choices": 3, "max_choices": 3},
+            "max_choices",
+            "a choose-one vote has exactly one choice per ballot",
+        ),
+        (
             {"method": "knapsack", "max_total_cost": 99.99},
             "max_total_cost",
             "max_total_cost must be a whole",
@@ -128,9 +138,7 @@ APPROVAL = VotingSettings(method="approval", min_choices=1, max_choices=2)
 KNAPSACK = VotingSettings(method="knapsack", max_total_cost=350_00)
 CUMULATIVE = VotingSettings(method="cumulative", points_total=5, max_points=3)
 ORDINAL = VotingSettings(method="ordinal")
-CHOOSE_ONE = VotingSettings(
-    method="choose-one", max_choices=3
-)  # choose-one means one, whatever the limit
+CHOOSE_ONE = VotingSettings(method="choose-one")
 
 
 @pytest.mark.parametrize(
