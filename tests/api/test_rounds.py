@@ -1,0 +1,365 @@
+"""Budget rounds through HTTP: opening, settings, deposits, phases, the tally, its confirmation."""
+from __future__ import annotations
+
+import uuid
+
+import pytest
+
+import service.application
+
+# What is listed under a round; an unknown round has none of them.
+ROUND_LISTS = ("/deposits", "/tallies", "/results", "/receipts", "/proposals", "/payouts")
+
+
+def test_an_opened_round_is_read_back_with_its_rules_and_empty_balances(api, rounds):
+    neighbourhood_id = rounds.neighbourhood()
+    created = api.post(
+        "/rounds",
+        {
+            "neighbourhood_id": neighbourhood_id,
+            "title": "Oosterpark 2026",
+            "schedule": {"submission": "2026-03-01", "voting": "2026-05-01"},
+            "voting": {"method": "knapsack", "max_total_cost": 500_000},
+        },
+        status=201,
+    )
+
+    assert created["phase"] == "submission"
+    assert created["schedule"] == {"submission": "2026-03-01", "voting": "2026-05-01"}
+    assert created["voting"]["method"] == "knapsack"
+    assert created["voting"]["max_total_cost"] == 500_000
+    assert {k: created[k] for k in ("deposited", "reserved", "paid", "returned", "available")} == {
+        "deposited": 0,
+        "reserved": 0,
+        "paid": 0,
+        "returned": 0,
+        "available": 0,
+    }
+    assert api.get(f"/rounds/{created['round_id']}") == created
+
+
+def test_rounds_are_listed_by_neighbourhood_and_phase(api, rounds):
+    in_review = rounds.to("review", costs=(100_000,))
+    submitting = rounds.to("submission", costs=())
+    other = api.post(
+        "/neighbourhoods",
+        {"municipality_id": api.get("/municipalities")[0]["municipality_id"], "name": "West"},
+        status=201,
+    )["neighbourhood_id"]
+
+    assert [r["round_id"] for r in api.get("/rounds?phase=review")] == [in_review.round_id]
+    assert [r["round_id"] for r in api.get("/rounds?phase=submission")] == [submitting.round_id]
+    assert api.get(f"/rounds?neighbourhood_id={other}") == []
+    assert len(api.get(f"/rounds?neighbourhood_id={rounds.neighbourhood()}")) == 2
+    api.refused("GET", "/rounds?phase=finished", status=422, message="phase")
+
+
+def test_opening_a_round_checks_the_neighbourhood_and_the_rules(api, rounds):
+    neighbourhood_id = rounds.neighbourhood()
+    payload = api.refused(
+        "POST",
+        "/rounds",
+        {"neighbourhood_id": neighbourhood_id, "title": "R", "voting": {"method": "knapsack"}},
+        as_="official",
+        status=422,
+        message="a knapsack vote needs max_total_cost",
+    )
+    assert payload["errors"] == {"voting.max_total_cost": ["a knapsack vote needs max_total_cost"]}
+    api.refused(
+        "POST",
+        "/rounds",
+        {
+            "neighbourhood_id": neighbourhood_id,
+            "title": "R",
+            "schedule": {"submission": "2026-05-01", "voting": "2026-03-01"},
+        },
+        as_="official",
+        status=422,
+        message="schedule.voting (2026-03-01) is before",
+    )
+    api.refused(
+        "POST",
+        "/rounds",
+        {
+            "neighbourhood_id": neighbourhood_id,
+            "title": "R",
+            "voting": {"method": "approval", "quorum": 10},
+        },
+        as_="official",
+        status=422,
+        message="quorum",
+    )
+    api.refused(
+        "POST",
+        "/rounds",
+        {"neighbourhood_id": str(uuid.uuid4()), "title": "R"},
+        as_="official",
+        status=404,
+        message="neighbourhood",
+    )
+
+
+def test_voting_rules_can_change_until_voting_opens(api, rounds):
+    driven = rounds.to("review", costs=(100_000,))
+    changed = driven.patch("settings", {"voting": {"method": "approval", "max_choices": 1}})
+    assert changed["voting"]["max_choices"] == 1
+    assert driven.get()["voting"]["max_choices"] == 1
+
+    api.post(f"/proposals/{driven.proposal_ids[0]}/admit")
+    driven.post("open-voting")
+    driven.refused(
+        "PATCH",
+        "settings",
+        {"voting": {"method": "approval"}},
+        status=409,
+        message="cannot change the voting rules",
+    )
+    rescheduled = driven.patch("settings", {"schedule": {"decided": "2026-06-01"}})
+    assert rescheduled["schedule"] == {"decided": "2026-06-01"}
+
+
+def test_deposits_add_up_and_are_listed_by_source(api, rounds):
+    driven = rounds.to("submission", deposit=0, costs=())
+    after_first = driven.post(
+        "deposits",
+        {"amount": 750_000, "source": "Gemeente", "reference": "begroting 2026"},
+        status=201,
+    )
+    assert after_first["deposited"] == after_first["available"] == 750_000
+    driven.post("deposits", {"amount": 250_000, "source": "Woningcorporatie"}, status=201)
+
+    deposits = driven.get("deposits")
+    assert [(d["amount"], d["source"], d["actor"]) for d in deposits] == [
+        (750_000, "Gemeente", "official:anna"),
+        (250_000, "Woningcorporatie", "official:anna"),
+    ]
+    assert driven.balances()["available"] == 1_000_000
+
+
+def test_a_deposit_is_a_positive_whole_number_of_cents(api, rounds):
+    driven = rounds.to("submission", costs=())
+    for amount, message in [
+        (10.5, "Not a valid integer"),
+        ("1000", "Not a valid integer"),
+        (True, "Not a valid integer"),
+        (0, "greater than or equal to 1"),
+        (-500, "greater than or equal to 1"),
+    ]:
+        payload = driven.refused(
+            "POST",
+            "deposits",
+            {"amount": amount, "source": "Gemeente"},
+            status=422,
+            message=message,
+        )
+        assert list(payload["errors"]["json"]) == ["amount"]
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason=(
+        "Cents has no upper bound: 2**63 cents is stored as a FundsDeposited event, then the rounds"
+        " read model cannot hold it (SQLite INTEGER / PostgreSQL BIGINT overflow), so the request "
+        "answers 503 and every later read of the round fails with 503"
+    ),
+)
+def test_an_amount_beyond_any_budget_is_refused_without_a_write(api, rounds):
+    driven = rounds.to("submission", costs=())
+    driven.refused("POST", "deposits", {"amount": 2**63, "source": "Gemeente"}, status=422)
+
+
+def test_each_phase_refuses_the_actions_of_other_phases(api, rounds):
+    driven = rounds.to("submission")
+
+    def conflicts(action: str, message: str, body: dict | None = None) -> None:
+        driven.refused("POST", action, body or {}, status=409, message=message)
+
+    conflicts("open-voting", "cannot open voting while the round is in phase 'submission'")
+    conflicts("close-voting", "cannot close voting while the round is in phase 'submission'")
+    conflicts("tallies", "cannot run the tally while the round is in phase 'submission'")
+    driven.post("close-submissions")
+    conflicts("close-submissions", "cannot close submissions while the round is in phase 'review'")
+    driven.refused(
+        "POST",
+        "proposals",
+        rounds.proposal_body(100),
+        as_=None,
+        status=409,
+        message="cannot submit a proposal while the round is in phase 'review'",
+    )
+    for proposal_id in driven.proposal_ids:
+        api.post(f"/proposals/{proposal_id}/admit")
+    driven.post("open-voting")
+    [code] = driven.post("voting-codes", {"count": 1}, status=201)["codes"]
+    driven.post(
+        "ballots",
+        {"code": code, "proposals": driven.proposal_ids[:1]},
+        as_=None,
+        status=201,
+    )
+    conflicts("tallies", "cannot run the tally while the round is in phase 'voting'")
+    conflicts(
+        "close",
+        "cannot close the round while the round is in phase 'voting'",
+        {"destination": "municipal budget"},
+    )
+    driven.post("close-voting")
+    conflicts("open-voting", "cannot open voting while the round is in phase 'decided'")
+    conflicts(
+        "voting-codes",
+        "cannot issue voting codes while the round is in phase 'decided'",
+        {"count": 1},
+    )
+    tally = driven.post("tallies", status=201)
+    driven.post(f"tallies/{tally['tally_id']}/confirm")
+    conflicts("close", "complete these proposals first", {"destination": "municipal budget"})
+
+
+def test_voting_opens_only_when_every_proposal_is_reviewed_and_one_is_admitted(api, rounds):
+    driven = rounds.to("review", costs=(100_000, 200_000))
+    driven.refused("POST", "open-voting", {}, status=409, message="review these proposals first")
+    for proposal_id in driven.proposal_ids:
+        api.post(f"/proposals/{proposal_id}/reject", {"reason": "outside the neighbourhood"})
+    driven.refused("POST", "open-voting", {}, status=409, message="no admitted proposals")
+
+
+def test_confirming_the_tally_reserves_the_winners_costs(api, rounds):
+    driven = rounds.to("tallied")
+    assert driven.winners == driven.proposal_ids[:2]
+
+    confirmed = driven.post(f"tallies/{driven.tally['tally_id']}/confirm", as_="second_official")
+
+    assert confirmed["phase"] == "execution"
+    assert confirmed["confirmed_tally_id"] == driven.tally["tally_id"]
+    assert confirmed["reserved"] == rounds.COSTS[0] + rounds.COSTS[1]
+    assert confirmed["available"] == rounds.DEPOSIT - rounds.COSTS[0] - rounds.COSTS[1]
+    statuses = [api.get(f"/proposals/{p}")["status"] for p in driven.proposal_ids]
+    assert statuses == ["funded", "funded", "not_selected"]
+    assert [api.get(f"/proposals/{p}")["funded_amount"] for p in driven.proposal_ids] == [
+        *rounds.COSTS[:2],
+        0,
+    ]
+    tally = driven.get("tallies")[0]
+    assert tally["confirmed_by"] == "official:bram"
+    results = driven.get("results")
+    assert results["confirmed"] is True and results["tally"]["tally_id"] == driven.tally["tally_id"]
+    assert [
+        (p["proposal_id"], p["winner"], p["votes"], p["score"]) for p in results["proposals"]
+    ] == [
+        (driven.proposal_ids[0], True, 2, 2),
+        (driven.proposal_ids[1], True, 2, 2),
+        (driven.proposal_ids[2], False, 1, 1),
+    ]
+    driven.refused(
+        "POST",
+        "tallies",
+        {},
+        status=409,
+        message="cannot run the tally while the round is in phase 'execution'",
+    )
+
+
+def test_a_round_with_little_money_reserves_only_what_was_deposited(api, rounds):
+    driven = rounds.to("execution", deposit=400_000)
+
+    balances = driven.balances()
+    assert driven.winners == [driven.proposal_ids[0]]
+    assert balances["reserved"] == rounds.COSTS[0] <= balances["deposited"] == 400_000
+
+
+def test_a_tally_asking_for_more_than_was_deposited_cannot_be_confirmed(api, rounds, monkeypatch):
+    # The tally counts within the money available, so only a faulty count could ask for more;
+    # confirming must still refuse to reserve money the round does not have.
+    count_round = service.application.count_round
+    monkeypatch.setattr(
+        service.application,
+        "count_round",
+        lambda *args, budget, **kwargs: count_round(*args, budget=budget * 10, **kwargs),
+    )
+    driven = rounds.to("tallied")
+    assert len(driven.winners) == 3
+
+    driven.refused(
+        "POST",
+        f"tallies/{driven.tally['tally_id']}/confirm",
+        {},
+        as_="second_official",
+        status=422,
+        message="the winners need €11,000.00 but only €10,000.00 is available",
+    )
+    assert {api.get(f"/proposals/{p}")["status"] for p in driven.proposal_ids} == {"admitted"}
+
+
+def test_only_the_latest_recorded_tally_can_be_confirmed(api, rounds):
+    driven = rounds.to("tallied")
+    latest = driven.post("tallies", status=201)
+
+    driven.refused(
+        "POST",
+        f"tallies/{driven.tally['tally_id']}/confirm",
+        {},
+        status=409,
+        message="only the latest tally",
+    )
+    driven.refused("POST", f"tallies/{uuid.uuid4()}/confirm", {}, status=404, message="not found")
+    assert [t["tally_id"] for t in driven.get("tallies")] == [
+        driven.tally["tally_id"],
+        latest["tally_id"],
+    ]
+
+
+def test_a_closed_round_returns_what_was_not_paid_and_takes_no_more_money(api, rounds):
+    driven = rounds.to("closed")
+
+    balances = driven.balances()
+    assert balances == {
+        "phase": "closed",
+        "deposited": rounds.DEPOSIT,
+        "reserved": 0,
+        "pending": 0,
+        "paid": 0,
+        "returned": rounds.DEPOSIT,
+        "available": 0,
+    }
+    driven.refused(
+        "POST",
+        "deposits",
+        {"amount": 100, "source": "Gemeente"},
+        status=409,
+        message="cannot deposit funds while the round is in phase 'closed'",
+    )
+    driven.refused(
+        "PATCH", "settings", {"schedule": {}}, status=409, message="cannot change the settings"
+    )
+
+
+def test_unknown_and_malformed_round_ids_are_not_found(api):
+    for round_id in (uuid.uuid4(), "round-1"):
+        for path in ("", *ROUND_LISTS):
+            api.refused("GET", f"/rounds/{round_id}{path}", status=404, message="not found")
+        api.refused(
+            "POST",
+            f"/rounds/{round_id}/deposits",
+            {"amount": 100, "source": "Gemeente"},
+            as_="official",
+            status=404,
+            message="not found",
+        )
+        api.refused("POST", f"/rounds/{round_id}/close-submissions", {}, as_="official", status=404)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason=(
+        "as_uuid accepts a round id in capitals and GET /rounds/{ID} finds the round, but the lists"
+        " under it (deposits, tallies, proposals, payouts, receipts) filter by the raw path string "
+        "and come back empty; /receipts then gives the digest of no ballots, which contradicts the "
+        "tally"
+    ),
+)
+def test_a_round_id_in_capitals_reads_the_same_round(api, rounds):
+    driven = rounds.to("tallied")
+    capitals = f"/rounds/{driven.round_id.upper()}"
+
+    for path in ("", *ROUND_LISTS):
+        assert api.get(f"{capitals}{path}") == api.get(f"{driven.url}{path}"), path
