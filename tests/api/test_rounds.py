@@ -100,10 +100,18 @@ def test_opening_a_round_checks_the_neighbourhood_and_the_rules(api, rounds):
 
 
 def test_voting_rules_can_change_until_voting_opens(api, rounds):
-    driven = rounds.to("review", costs=(100_000,))
-    changed = driven.patch("settings", {"voting": {"method": "approval", "max_choices": 1}})
-    assert changed["voting"]["max_choices"] == 1
-    assert driven.get()["voting"]["max_choices"] == 1
+    knapsack = {"method": "knapsack", "max_total_cost": 500_000}
+    driven = rounds.to("review", costs=(100_000,), voting=knapsack)
+
+    changed = driven.patch("settings", {"voting": {"max_choices": 1}})
+
+    voting = changed["voting"]
+    assert (voting["method"], voting["max_total_cost"], voting["max_choices"]) == (
+        "knapsack",
+        500_000,
+        1,
+    )
+    assert driven.get() == changed
 
     api.post(f"/proposals/{driven.proposal_ids[0]}/admit")
     driven.post("open-voting")
@@ -241,6 +249,7 @@ def test_confirming_the_tally_reserves_the_winners_costs(api, rounds):
     ]
     tally = driven.get("tallies")[0]
     assert tally["confirmed_by"] == "official:bram"
+    assert driven.get(f"tallies/{tally['tally_id']}/verify")["matches"] is True
     results = driven.get("results")
     assert results["confirmed"] is True and results["tally"]["tally_id"] == driven.tally["tally_id"]
     assert [
