@@ -174,7 +174,9 @@ class BudgetRound(Aggregate):
         self.check_phase(*PHASES[:-1], doing="change the settings")
         if voting is not None:
             self.check_phase("submission", "review", doing="change the voting rules")
-        new_schedule = check_schedule(schedule) if schedule is not None else self.schedule
+        new_schedule = (
+            check_schedule({**self.schedule, **schedule}) if schedule is not None else self.schedule
+        )
         # Like a PATCH: the rules named change, the others stay as they were.
         new_voting = (
             VotingSettings.from_dict({**self.voting, **voting}).to_dict()

@@ -9,7 +9,9 @@ from flask_smorest import Api
 
 from service import extension
 from service.api import BLUEPRINTS
+from service.api.common import IdConverter
 from service.application import software_version
+from service.auth import current_principal
 from service.config import load_settings
 from service.errors import register_error_handlers
 
@@ -38,8 +40,16 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         JSON_SORT_KEYS=False,
     )
     extension.init_app(app, settings)
+    app.url_map.converters["id"] = IdConverter
     api = Api(app)
+    api.register_converter(IdConverter, lambda _converter: {"type": "string", "format": "uuid"})
     for blueprint in BLUEPRINTS:
         api.register_blueprint(blueprint)
     register_error_handlers(app)
+    app.before_request(check_bearer_token)
     return app
+
+
+def check_bearer_token() -> None:
+    """A bearer token that is sent must be valid, even where the endpoint is public."""
+    current_principal()

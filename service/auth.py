@@ -16,6 +16,8 @@ from flask import g, request
 from domain.errors import BudgetError, Conflict, Forbidden, NotFound, RuleViolation
 
 ROLES = ("official", "auditor", "admin")
+# Events name the actor "role:name"; read models keep actors in 100 characters.
+MAX_NAME_LENGTH = 60
 TOKEN_PREFIX = "bb_"
 
 token_metadata = sa.MetaData()
@@ -57,6 +59,8 @@ def create_token(engine: sa.Engine, *, name: str, role: str, created_by: str) ->
         raise RuleViolation(f"role must be one of {', '.join(ROLES)}", field="role")
     if not name or not name.replace("-", "").replace("_", "").replace(".", "").isalnum():
         raise RuleViolation("name must be letters, digits, '-', '_' or '.'", field="name")
+    if len(name) > MAX_NAME_LENGTH:
+        raise RuleViolation(f"name must be at most {MAX_NAME_LENGTH} characters", field="name")
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
     row = {
         "token_id": str(uuid.uuid4()),

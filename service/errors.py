@@ -5,7 +5,7 @@ import logging
 from typing import Any
 
 from flask import Flask
-from werkzeug.exceptions import HTTPException, InternalServerError
+from werkzeug.exceptions import HTTPException
 
 from domain.errors import BudgetError, Conflict, Forbidden, NotFound, RuleViolation
 from projections.tracking import ProjectionError
@@ -48,7 +48,9 @@ def handle_http_exception(error: HTTPException):
     if errors and error.code in (400, 422):
         message = "the request is not valid: " + describe(errors)
     payload, code = error_payload(error.code or 500, error.name, message, errors)
-    return payload, code, data.get("headers", {})
+    # Keep werkzeug's own headers (Allow on a 405, WWW-Authenticate, ...).
+    headers = {k: v for k, v in error.get_headers() if k.lower() != "content-type"}
+    return payload, code, {**headers, **(data.get("headers") or {})}
 
 
 def describe(errors: Any, path: str = "") -> str:
@@ -68,7 +70,7 @@ def handle_unavailable(error: Exception):
 
 def handle_unexpected(error: Exception):
     log.exception("unexpected error")
-    return error_payload(500, InternalServerError.name, "an unexpected error happened; it was logged")
+    return error_payload(500, "Internal Server Error", "an unexpected error happened; it was logged")
 
 
 def register_error_handlers(app: Flask) -> None:

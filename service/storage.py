@@ -100,9 +100,7 @@ class Storage:
 def _tune_sqlite(engine: sqlalchemy.Engine) -> None:
     @sqlalchemy_event.listens_for(engine, "connect")
     def set_pragmas(dbapi_connection, _record):  # type: ignore[no-untyped-def]
-        # WAL lets readers go on while one writer commits; FULL keeps commits durable;
-        # BEGIN IMMEDIATE (below) takes the write lock up front so two projection writers
-        # queue on the busy timeout instead of failing with "database is locked" mid-way.
+        # WAL lets readers go on while one writer commits; FULL keeps commits durable.
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
@@ -110,5 +108,9 @@ def _tune_sqlite(engine: sqlalchemy.Engine) -> None:
         cursor.close()
 
     @sqlalchemy_event.listens_for(engine, "begin")
-    def begin_immediate(connection):  # type: ignore[no-untyped-def]
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+    def begin(connection):  # type: ignore[no-untyped-def]
+        # Writers (execution option `write`) take the write lock at BEGIN, so two of them queue
+        # on the busy timeout instead of failing with "database is locked" halfway; readers
+        # begin deferred and never wait for a writer.
+        immediate = connection.get_execution_options().get("write")
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")

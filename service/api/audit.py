@@ -10,7 +10,7 @@ from flask_smorest import Blueprint
 from marshmallow import fields, validate
 
 from projections.audit_trail import audit_trail
-from service.api.common import BEARER, StrictSchema, as_uuid
+from service.api.common import BEARER, StrictSchema
 from service.api.rounds import read_round
 from service.auth import requires
 from service.extension import runtime
@@ -64,7 +64,7 @@ def stored_state(state: bytes) -> Any:
         return base64.b64encode(state).decode()
 
 
-@blp.route("/rounds/<round_id>/audit-trail")
+@blp.route("/rounds/<id:round_id>/audit-trail")
 class RoundAuditTrail(MethodView):
     @requires("official", "auditor")
     @blp.arguments(TrailQuery, location="query")
@@ -74,7 +74,7 @@ class RoundAuditTrail(MethodView):
         """Every event of the round and its proposals, with actor, time and reason."""
         read_round(round_id)
         with runtime().reading() as conn:
-            return audit_trail(conn, round_id=str(as_uuid(round_id, "round")), **query)
+            return audit_trail(conn, round_id=round_id, **query)
 
 
 @blp.route("/events")

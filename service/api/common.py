@@ -5,9 +5,11 @@ from typing import Any
 from uuid import UUID
 
 import marshmallow as ma
+from werkzeug.routing import BaseConverter
 from marshmallow import fields, validate
 
 from domain.errors import NotFound
+from domain.money import MAX_CENTS
 
 BEARER = [{"bearerAuth": []}]
 
@@ -17,7 +19,7 @@ class Cents(fields.Integer):
 
     def __init__(self, **kwargs: Any):
         kwargs.setdefault("metadata", {}).setdefault("description", "amount in euro cents")
-        super().__init__(strict=True, validate=validate.Range(min=1), **kwargs)
+        super().__init__(strict=True, validate=validate.Range(min=1, max=MAX_CENTS), **kwargs)
 
 
 class StrictSchema(ma.Schema):
@@ -42,8 +44,17 @@ def found(item: dict[str, Any] | None, what: str, key: Any) -> dict[str, Any]:
     return item
 
 
-def as_uuid(value: str, what: str) -> UUID:
-    try:
-        return UUID(value)
-    except ValueError:
-        raise NotFound(f"{what} {value} not found") from None
+class IdConverter(BaseConverter):
+    """`<id:name>` in a route: a UUID in any case, handed to the view in canonical form.
+
+    Ids are compared as strings in the read models, so `ABC...` and `abc...` must be one id; a
+    path segment that is no UUID at all does not match the route and answers 404.
+    """
+
+    regex = r"[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}"
+
+    def to_python(self, value: str) -> str:
+        return str(UUID(value))
+
+    def to_url(self, value: object) -> str:
+        return str(value)

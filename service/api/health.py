@@ -21,7 +21,10 @@ def healthz():
         rt = runtime()
         lags = rt.projector.lag()
     except UNREACHABLE as error:
-        return {"status": "unavailable", "store": "unreachable", "error": str(error)}, 503
+        return {
+            "code": 503, "status": "Service Unavailable",
+            "message": f"the store is not reachable: {error}",
+        }, 503
     return {
         "status": "ok",
         "store": rt.storage.kind,

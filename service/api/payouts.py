@@ -1,6 +1,8 @@
 """Payouts: requested by one official, approved or rejected by another, paid, possibly reversed."""
 from __future__ import annotations
 
+from uuid import UUID
+
 from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import ValidationError, fields, validate
@@ -9,7 +11,7 @@ from schwifty.exceptions import SchwiftyException
 
 from domain.budget_round import PAYOUT_KINDS
 from projections import payouts
-from service.api.common import BEARER, ActionSchema, Cents, ReasonSchema, StrictSchema, as_uuid, found
+from service.api.common import BEARER, ActionSchema, Cents, ReasonSchema, StrictSchema, found
 from service.api.rounds import read_round
 from service.auth import actor, current_principal, requires
 from service.extension import runtime
@@ -80,7 +82,7 @@ def _read_payout(round_id: str, payout_id: str) -> dict:
     return item
 
 
-@blp.route("/<round_id>/payouts")
+@blp.route("/<id:round_id>/payouts")
 class Payouts(MethodView):
     @blp.arguments(PayoutQuery, location="query")
     @blp.response(200, PayoutOut(many=True))
@@ -102,12 +104,12 @@ class Payouts(MethodView):
     def post(self, data, round_id):
         """Request a payout from a winner's reservation (official); another official decides."""
         payout_id = runtime().application.request_payout(
-            as_uuid(round_id, "round"), actor=actor(), **{**data, "proposal_id": str(data["proposal_id"])}
+            UUID(round_id), actor=actor(), **{**data, "proposal_id": str(data["proposal_id"])}
         )
         return _read_payout(round_id, payout_id)
 
 
-@blp.route("/<round_id>/payouts/<payout_id>/approve")
+@blp.route("/<id:round_id>/payouts/<id:payout_id>/approve")
 class Approve(MethodView):
     @requires("official")
     @blp.arguments(ActionSchema)
@@ -115,11 +117,11 @@ class Approve(MethodView):
     @blp.doc(security=BEARER)
     def post(self, _data, round_id, payout_id):
         """Approve a payout; must be a different official than the requester (four eyes)."""
-        runtime().application.approve_payout(as_uuid(round_id, "round"), payout_id, actor=actor())
+        runtime().application.approve_payout(UUID(round_id), payout_id, actor=actor())
         return _read_payout(round_id, payout_id)
 
 
-@blp.route("/<round_id>/payouts/<payout_id>/reject")
+@blp.route("/<id:round_id>/payouts/<id:payout_id>/reject")
 class Reject(MethodView):
     @requires("official")
     @blp.arguments(ReasonSchema)
@@ -127,11 +129,11 @@ class Reject(MethodView):
     @blp.doc(security=BEARER)
     def post(self, data, round_id, payout_id):
         """Reject a payout with a reason; must be a different official than the requester."""
-        runtime().application.reject_payout(as_uuid(round_id, "round"), payout_id, actor=actor(), **data)
+        runtime().application.reject_payout(UUID(round_id), payout_id, actor=actor(), **data)
         return _read_payout(round_id, payout_id)
 
 
-@blp.route("/<round_id>/payouts/<payout_id>/paid")
+@blp.route("/<id:round_id>/payouts/<id:payout_id>/paid")
 class MarkPaid(MethodView):
     @requires("official")
     @blp.arguments(PaidIn)
@@ -139,11 +141,11 @@ class MarkPaid(MethodView):
     @blp.doc(security=BEARER)
     def post(self, data, round_id, payout_id):
         """Record that the bank paid an approved payout, with the bank's reference (official)."""
-        runtime().application.mark_payout_paid(as_uuid(round_id, "round"), payout_id, actor=actor(), **data)
+        runtime().application.mark_payout_paid(UUID(round_id), payout_id, actor=actor(), **data)
         return _read_payout(round_id, payout_id)
 
 
-@blp.route("/<round_id>/payouts/<payout_id>/reverse")
+@blp.route("/<id:round_id>/payouts/<id:payout_id>/reverse")
 class Reverse(MethodView):
     @requires("official")
     @blp.arguments(ReasonSchema)
@@ -151,5 +153,5 @@ class Reverse(MethodView):
     @blp.doc(security=BEARER)
     def post(self, data, round_id, payout_id):
         """Reverse a paid payout with a reason; the money is reserved for the proposal again."""
-        runtime().application.reverse_payout(as_uuid(round_id, "round"), payout_id, actor=actor(), **data)
+        runtime().application.reverse_payout(UUID(round_id), payout_id, actor=actor(), **data)
         return _read_payout(round_id, payout_id)

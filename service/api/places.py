@@ -1,12 +1,14 @@
 """Municipalities and neighbourhoods."""
 from __future__ import annotations
 
+from uuid import UUID
+
 from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import fields, validate
 
 from projections import places
-from service.api.common import BEARER, StrictSchema, as_uuid, found
+from service.api.common import BEARER, StrictSchema, found
 from service.auth import actor, requires
 from service.extension import runtime
 
@@ -63,13 +65,13 @@ class Municipalities(MethodView):
             return places.get_municipality(conn, str(municipality_id))
 
 
-@blp.route("/municipalities/<municipality_id>")
+@blp.route("/municipalities/<id:municipality_id>")
 class MunicipalityById(MethodView):
     @blp.response(200, MunicipalityOut)
     def get(self, municipality_id):
         """One municipality."""
         with runtime().reading() as conn:
-            item = places.get_municipality(conn, str(as_uuid(municipality_id, "municipality")))
+            item = places.get_municipality(conn, municipality_id)
         return found(item, "municipality", municipality_id)
 
 
@@ -94,11 +96,11 @@ class Neighbourhoods(MethodView):
             return places.get_neighbourhood(conn, str(neighbourhood_id))
 
 
-@blp.route("/neighbourhoods/<neighbourhood_id>")
+@blp.route("/neighbourhoods/<id:neighbourhood_id>")
 class NeighbourhoodById(MethodView):
     @blp.response(200, NeighbourhoodOut)
     def get(self, neighbourhood_id):
         """One neighbourhood."""
         with runtime().reading() as conn:
-            item = places.get_neighbourhood(conn, str(as_uuid(neighbourhood_id, "neighbourhood")))
+            item = places.get_neighbourhood(conn, neighbourhood_id)
         return found(item, "neighbourhood", neighbourhood_id)

@@ -1,6 +1,8 @@
 """Proposals: submission by residents, review by officials, withdrawal, completion."""
 from __future__ import annotations
 
+from uuid import UUID
+
 from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import fields, validate
@@ -11,7 +13,7 @@ from projections.audit_trail import audit_trail
 from projections.ballots import vote_counts
 from projections.proposals import PUBLIC_STATUSES
 from service.api.audit import AuditEventOut
-from service.api.common import BEARER, Cents, ReasonSchema, StrictSchema, as_uuid, found
+from service.api.common import BEARER, Cents, ReasonSchema, StrictSchema, found
 from service.auth import actor, current_principal, requires
 from service.extension import runtime
 
@@ -106,7 +108,7 @@ def _shown(item: dict) -> dict:
 
 def _read_proposal(proposal_id: str) -> dict:
     with runtime().reading() as conn:
-        item = found(proposals.get_proposal(conn, str(as_uuid(proposal_id, "proposal"))), "proposal", proposal_id)
+        item = found(proposals.get_proposal(conn, proposal_id), "proposal", proposal_id)
         budget_round = rounds.get_round(conn, item["round_id"])
         if budget_round and budget_round["phase"] in AFTER_VOTING:
             counts = vote_counts(conn, item["round_id"]).get(item["proposal_id"], (0, 0))
@@ -116,14 +118,14 @@ def _read_proposal(proposal_id: str) -> dict:
     return _shown(item)
 
 
-@blp.route("/rounds/<round_id>/proposals")
+@blp.route("/rounds/<id:round_id>/proposals")
 class RoundProposals(MethodView):
     @blp.arguments(ProposalQuery, location="query")
     @blp.response(200, ProposalOut(many=True))
     def get(self, query, round_id):
         """Proposals of a round: officials and auditors see all, the public what reached the ballot."""
         with runtime().reading() as conn:
-            budget_round = found(rounds.get_round(conn, str(as_uuid(round_id, "round"))), "round", round_id)
+            budget_round = found(rounds.get_round(conn, round_id), "round", round_id)
             wanted = (query["status"],) if query["status"] else None
             if not _sees_everything():
                 wanted = tuple(s for s in (wanted or PUBLIC_STATUSES) if s in PUBLIC_STATUSES)
@@ -136,13 +138,13 @@ class RoundProposals(MethodView):
     @blp.response(201, SubmittedOut)
     def post(self, data, round_id):
         """Submit a proposal while submissions are open (any resident, no token)."""
-        proposal_id, key = runtime().application.submit_proposal(as_uuid(round_id, "round"), **data)
+        proposal_id, key = runtime().application.submit_proposal(UUID(round_id), **data)
         with runtime().reading() as conn:
             item = proposals.get_proposal(conn, str(proposal_id))
         return {"proposal_id": str(proposal_id), "proposer_key": key, "proposal": item}
 
 
-@blp.route("/proposals/<proposal_id>")
+@blp.route("/proposals/<id:proposal_id>")
 class ProposalById(MethodView):
     @blp.response(200, ProposalOut)
     def get(self, proposal_id):
@@ -150,7 +152,7 @@ class ProposalById(MethodView):
         return _read_proposal(proposal_id)
 
 
-@blp.route("/proposals/<proposal_id>/admit")
+@blp.route("/proposals/<id:proposal_id>/admit")
 class Admit(MethodView):
     @requires("official")
     @blp.arguments(AdmitIn)
@@ -158,11 +160,11 @@ class Admit(MethodView):
     @blp.doc(security=BEARER)
     def post(self, data, proposal_id):
         """Admit to the ballot, possibly at an adjusted cost explained in the note (official)."""
-        runtime().application.admit_proposal(as_uuid(proposal_id, "proposal"), actor=actor(), **data)
+        runtime().application.admit_proposal(UUID(proposal_id), actor=actor(), **data)
         return _read_proposal(proposal_id)
 
 
-@blp.route("/proposals/<proposal_id>/reject")
+@blp.route("/proposals/<id:proposal_id>/reject")
 class Reject(MethodView):
     @requires("official")
     @blp.arguments(ReasonSchema)
@@ -170,22 +172,22 @@ class Reject(MethodView):
     @blp.doc(security=BEARER)
     def post(self, data, proposal_id):
         """Reject with a reason (official)."""
-        runtime().application.reject_proposal(as_uuid(proposal_id, "proposal"), actor=actor(), **data)
+        runtime().application.reject_proposal(UUID(proposal_id), actor=actor(), **data)
         return _read_proposal(proposal_id)
 
 
-@blp.route("/proposals/<proposal_id>/withdraw")
+@blp.route("/proposals/<id:proposal_id>/withdraw")
 class Withdraw(MethodView):
     @blp.arguments(WithdrawIn)
     @blp.response(200, ProposalOut)
     def post(self, data, proposal_id):
         """Withdraw, before voting opens, with the proposer key given at submission (proposer)."""
-        runtime().application.withdraw_proposal(as_uuid(proposal_id, "proposal"), **data)
+        runtime().application.withdraw_proposal(UUID(proposal_id), **data)
         with runtime().reading() as conn:
             return _shown(found(proposals.get_proposal(conn, proposal_id), "proposal", proposal_id))
 
 
-@blp.route("/proposals/<proposal_id>/complete")
+@blp.route("/proposals/<id:proposal_id>/complete")
 class Complete(MethodView):
     @requires("official")
     @blp.arguments(CompleteIn)
@@ -193,11 +195,11 @@ class Complete(MethodView):
     @blp.doc(security=BEARER)
     def post(self, data, proposal_id):
         """Complete a funded proposal with a report; unspent money returns to the round (official)."""
-        runtime().application.complete_proposal(as_uuid(proposal_id, "proposal"), actor=actor(), **data)
+        runtime().application.complete_proposal(UUID(proposal_id), actor=actor(), **data)
         return _read_proposal(proposal_id)
 
 
-@blp.route("/proposals/<proposal_id>/audit-trail")
+@blp.route("/proposals/<id:proposal_id>/audit-trail")
 class ProposalAuditTrail(MethodView):
     @requires("official", "auditor")
     @blp.response(200, AuditEventOut(many=True))
@@ -205,5 +207,5 @@ class ProposalAuditTrail(MethodView):
     def get(self, proposal_id):
         """Every event about this proposal, its review and its money, with actor, time and reason."""
         with runtime().reading() as conn:
-            found(proposals.get_proposal(conn, str(as_uuid(proposal_id, "proposal"))), "proposal", proposal_id)
+            found(proposals.get_proposal(conn, proposal_id), "proposal", proposal_id)
             return audit_trail(conn, proposal_id=proposal_id)

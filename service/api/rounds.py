@@ -1,6 +1,8 @@
 """Budget rounds: set-up, funds, phases, the tally and its verification, results."""
 from __future__ import annotations
 
+from uuid import UUID
+
 from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import fields, validate
@@ -9,7 +11,7 @@ from domain.budget_round import PHASES
 from domain.voting import TALLY_COMPLETIONS, TALLY_RULES, TIE_BREAK_KEYS, VOTING_METHODS
 from projections import ballots, proposals, rounds
 from domain.round_result import ballot_digest
-from service.api.common import BEARER, ActionSchema, Cents, StrictSchema, as_uuid, found
+from service.api.common import BEARER, ActionSchema, Cents, StrictSchema, found
 from service.auth import actor, requires
 from service.extension import runtime
 
@@ -144,7 +146,7 @@ class ReceiptsOut(StrictSchema):
 
 
 def _round(conn, round_id: str):
-    item = found(rounds.get_round(conn, str(as_uuid(round_id, "round"))), "round", round_id)
+    item = found(rounds.get_round(conn, round_id), "round", round_id)
     item["ballots_cast"] = ballots.turnout(conn, item["round_id"])
     return item
 
@@ -178,7 +180,7 @@ class Rounds(MethodView):
         return read_round(str(round_id))
 
 
-@blp.route("/<round_id>")
+@blp.route("/<id:round_id>")
 class RoundById(MethodView):
     @blp.response(200, RoundOut)
     def get(self, round_id):
@@ -186,7 +188,7 @@ class RoundById(MethodView):
         return read_round(round_id)
 
 
-@blp.route("/<round_id>/settings")
+@blp.route("/<id:round_id>/settings")
 class RoundSettings(MethodView):
     @requires("official")
     @blp.arguments(SettingsIn)
@@ -195,13 +197,13 @@ class RoundSettings(MethodView):
     def patch(self, data, round_id):
         """Change the schedule, or the voting rules before voting opens (official)."""
         runtime().application.change_round_settings(
-            as_uuid(round_id, "round"), schedule=iso_schedule(data["schedule"]),
+            UUID(round_id), schedule=iso_schedule(data["schedule"]),
             voting=data["voting"], actor=actor(),
         )
         return read_round(round_id)
 
 
-@blp.route("/<round_id>/deposits")
+@blp.route("/<id:round_id>/deposits")
 class Deposits(MethodView):
     @blp.response(200, DepositOut(many=True))
     def get(self, round_id):
@@ -216,7 +218,7 @@ class Deposits(MethodView):
     @blp.doc(security=BEARER)
     def post(self, data, round_id):
         """Deposit money into the round (official); returns the round with its new balance."""
-        runtime().application.deposit(as_uuid(round_id, "round"), actor=actor(), **data)
+        runtime().application.deposit(UUID(round_id), actor=actor(), **data)
         return read_round(round_id)
 
 
@@ -228,11 +230,11 @@ def _phase_action(path: str, command: str, summary: str):
     @blp.response(200, RoundOut)
     @blp.doc(security=BEARER, summary=summary)
     def post(self, _data, round_id):
-        getattr(runtime().application, command)(as_uuid(round_id, "round"), actor=actor())
+        getattr(runtime().application, command)(UUID(round_id), actor=actor())
         return read_round(round_id)
 
     view = type(f"{command.title().replace('_', '')}View", (MethodView,), {"post": post})
-    blp.route(f"/<round_id>/{path}")(view)
+    blp.route(f"/<id:round_id>/{path}")(view)
 
 
 _phase_action("close-submissions", "close_submissions", "Close submissions; review begins")
@@ -240,7 +242,7 @@ _phase_action("open-voting", "open_voting", "Freeze the rules and open voting on
 _phase_action("close-voting", "close_voting", "Close voting; the decision begins")
 
 
-@blp.route("/<round_id>/close")
+@blp.route("/<id:round_id>/close")
 class CloseRound(MethodView):
     @requires("official")
     @blp.arguments(CloseIn)
@@ -248,11 +250,11 @@ class CloseRound(MethodView):
     @blp.doc(security=BEARER)
     def post(self, data, round_id):
         """Close the round; all money not paid out returns to `destination` (official)."""
-        runtime().application.close_round(as_uuid(round_id, "round"), actor=actor(), **data)
+        runtime().application.close_round(UUID(round_id), actor=actor(), **data)
         return read_round(round_id)
 
 
-@blp.route("/<round_id>/tallies")
+@blp.route("/<id:round_id>/tallies")
 class Tallies(MethodView):
     @blp.response(200, TallyOut(many=True))
     def get(self, round_id):
@@ -268,14 +270,14 @@ class Tallies(MethodView):
     def post(self, _data, round_id):
         """Count the final ballots with the round's rule and record the result (official)."""
         rt = runtime()
-        outcome = rt.application.run_tally(as_uuid(round_id, "round"), actor=actor())
+        outcome = rt.application.run_tally(UUID(round_id), actor=actor())
         with rt.reading() as conn:
             return next(
                 t for t in rounds.list_tallies(conn, round_id) if t["tally_id"] == outcome["tally_id"]
             )
 
 
-@blp.route("/<round_id>/tallies/<tally_id>/confirm")
+@blp.route("/<id:round_id>/tallies/<id:tally_id>/confirm")
 class ConfirmTally(MethodView):
     @requires("official")
     @blp.arguments(ActionSchema)
@@ -284,20 +286,20 @@ class ConfirmTally(MethodView):
     def post(self, _data, round_id, tally_id):
         """Confirm a tally: reserve funds for each winner; execution begins (official)."""
         runtime().application.confirm_tally(
-            as_uuid(round_id, "round"), tally_id=tally_id, actor=actor()
+            UUID(round_id), tally_id=tally_id, actor=actor()
         )
         return read_round(round_id)
 
 
-@blp.route("/<round_id>/tallies/<tally_id>/verify")
+@blp.route("/<id:round_id>/tallies/<id:tally_id>/verify")
 class VerifyTally(MethodView):
     @blp.response(200, VerificationOut)
     def get(self, round_id, tally_id):
         """Recount from the stored ballot events and compare with the recorded result (anyone)."""
-        return runtime().application.verify_tally(as_uuid(round_id, "round"), tally_id)
+        return runtime().application.verify_tally(UUID(round_id), tally_id)
 
 
-@blp.route("/<round_id>/results")
+@blp.route("/<id:round_id>/results")
 class Results(MethodView):
     @blp.response(200, ResultOut)
     def get(self, round_id):
@@ -328,7 +330,7 @@ class Results(MethodView):
         }
 
 
-@blp.route("/<round_id>/receipts")
+@blp.route("/<id:round_id>/receipts")
 class Receipts(MethodView):
     @blp.response(200, ReceiptsOut)
     def get(self, round_id):

@@ -6,14 +6,14 @@ from flask_smorest import Blueprint
 from marshmallow import fields, validate
 
 from service.api.common import BEARER, StrictSchema
-from service.auth import ROLES, actor, create_token, list_tokens, requires, revoke_token
+from service.auth import MAX_NAME_LENGTH, ROLES, actor, create_token, list_tokens, requires, revoke_token
 from service.extension import runtime
 
 blp = Blueprint("tokens", __name__, url_prefix="/api/v1/tokens", description="Bearer tokens (admin)")
 
 
 class TokenIn(StrictSchema):
-    name = fields.String(required=True, validate=validate.Length(min=1, max=100))
+    name = fields.String(required=True, validate=validate.Length(min=1, max=MAX_NAME_LENGTH))
     role = fields.String(required=True, validate=validate.OneOf(ROLES))
 
 
@@ -45,7 +45,7 @@ class Tokens(MethodView):
         return create_token(runtime().engine, created_by=actor(), **data)
 
 
-@blp.route("/<token_id>")
+@blp.route("/<id:token_id>")
 class TokenById(MethodView):
     @requires("admin")
     @blp.response(204)

@@ -1,12 +1,14 @@
 """Voting: one-time codes for a round, casting and replacing ballots, checking your own ballot."""
 from __future__ import annotations
 
+from uuid import UUID
+
 from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import ValidationError, fields, validate, validates_schema
 
 from projections import ballots
-from service.api.common import BEARER, StrictSchema, as_uuid
+from service.api.common import BEARER, StrictSchema
 from service.auth import actor, requires
 from service.extension import runtime
 
@@ -74,7 +76,7 @@ class LookupOut(StrictSchema):
     cast_at = fields.String(allow_none=True)
 
 
-@blp.route("/<round_id>/voting-codes")
+@blp.route("/<id:round_id>/voting-codes")
 class VotingCodes(MethodView):
     @requires("official")
     @blp.arguments(CodesIn)
@@ -83,12 +85,12 @@ class VotingCodes(MethodView):
     def post(self, data, round_id):
         """Issue one-time voting codes (official); only keyed hashes are kept."""
         codes = runtime().application.issue_voting_codes(
-            as_uuid(round_id, "round"), count=data["count"], actor=actor()
+            UUID(round_id), count=data["count"], actor=actor()
         )
         return {"round_id": round_id, "count": len(codes), "codes": codes}
 
 
-@blp.route("/<round_id>/ballots")
+@blp.route("/<id:round_id>/ballots")
 class Ballots(MethodView):
     @blp.arguments(BallotIn)
     @blp.response(201, CastOut)
@@ -96,19 +98,19 @@ class Ballots(MethodView):
         """Cast or replace your ballot with your voting code, while voting is open (resident)."""
         choices = choices_of(data)
         cast = runtime().application.cast_ballot(
-            as_uuid(round_id, "round"), code=data["code"], choices=choices
+            UUID(round_id), code=data["code"], choices=choices
         )
         return {"round_id": round_id, **cast, "choices": choices}
 
 
-@blp.route("/<round_id>/ballots/lookup")
+@blp.route("/<id:round_id>/ballots/lookup")
 class BallotLookup(MethodView):
     @blp.arguments(LookupIn)
     @blp.response(200, LookupOut)
     def post(self, data, round_id):
         """See the ballot your code has cast (POST, so the code stays out of URLs and logs)."""
         rt = runtime()
-        ballot_id = rt.application.ballot_id_of_code(as_uuid(round_id, "round"), data["code"])
+        ballot_id = rt.application.ballot_id_of_code(UUID(round_id), data["code"])
         with rt.reading() as conn:
             row = ballots.ballot_of(conn, str(ballot_id))
         if row is None:

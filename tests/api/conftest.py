@@ -113,39 +113,6 @@ def client(app: Flask) -> FlaskClient:
     return app.test_client()
 
 
-@pytest.fixture
-def sqlite_nested_lock_bug(backend: str, request: pytest.FixtureRequest, monkeypatch) -> None:
-    """Expect the SQLite self-deadlock of a view that asks who the caller is while it reads.
-
-    On SQLite every transaction begins IMMEDIATE (it takes the write lock), so a view that opens
-    a second connection while its read-model connection is open waits for itself until the busy
-    timeout (30 s) and answers 500. The timeout is cut to a second so the expected failure is quick.
-    """
-    if backend != "sqlite":
-        return
-    request.applymarker(
-        pytest.mark.xfail(
-            strict=True,
-            reason=(
-                "SQLite self-deadlock: GET /rounds/{id}/proposals calls current_principal() inside "
-                "runtime().reading(); principal_for() opens a second connection whose BEGIN "
-                "IMMEDIATE waits for the first one's write lock until the busy timeout, then "
-                "'database is locked' -> 500 (30 s later)"
-            ),
-        )
-    )
-    create_engine = sqlalchemy.create_engine
-
-    def with_short_busy_timeout(
-        url: Any, *args: Any, connect_args: dict | None = None, **kwargs: Any
-    ):
-        if str(url).startswith("sqlite") and connect_args:
-            connect_args = {**connect_args, "timeout": 1}
-        return create_engine(url, *args, connect_args=connect_args, **kwargs)
-
-    monkeypatch.setattr(sqlalchemy, "create_engine", with_short_busy_timeout)
-
-
 def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 

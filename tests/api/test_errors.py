@@ -63,13 +63,6 @@ def test_a_method_the_url_does_not_take_is_not_allowed(api, rounds):
     driven.refused("DELETE", "", status=405)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "handle_http_exception returns only the headers webargs put in error.data, dropping "
-        "error.get_headers(): a 405 comes without the Allow header that RFC 9110 requires"
-    ),
-)
 def test_a_method_not_allowed_says_which_methods_are(api):
     response = api.call("DELETE", "/municipalities", as_="official")
 
@@ -77,14 +70,6 @@ def test_a_method_not_allowed_says_which_methods_are(api):
     assert set(response.headers.get("Allow", "").replace(" ", "").split(",")) >= {"GET", "POST"}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "handle_unexpected puts InternalServerError.name, a property object of the class (name is "
-        "an instance property in werkzeug), into the payload; jsonify raises TypeError inside the "
-        "error handler and Flask answers with werkzeug's generic 500 text instead of the service's"
-    ),
-)
 def test_an_unexpected_failure_is_an_internal_error_in_the_same_shape(api, monkeypatch):
     def broken(_conn):
         raise RuntimeError("the disk is on fire")

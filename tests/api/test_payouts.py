@@ -229,14 +229,6 @@ def test_unknown_payouts_are_not_found(api, rounds):
         )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "as_uuid accepts a round id in capitals for request_payout, which stores PayoutRequested; "
-        "_read_payout then compares the payout's round_id with the raw path string, they differ, "
-        "and the view answers 404 for a payout it has just created"
-    ),
-)
 def test_a_round_id_in_capitals_requests_a_payout_fully_or_not_at_all(api, rounds):
     driven = rounds.to("execution")
 

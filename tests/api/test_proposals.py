@@ -63,7 +63,7 @@ def test_review_puts_a_proposal_on_the_public_ballot_without_the_proposers_email
 
 
 def test_officials_and_auditors_list_every_proposal_with_its_proposer(
-    api, rounds, sqlite_nested_lock_bug
+    api, rounds
 ):
     driven = rounds.to("review", costs=(150_000, 80_000))
     api.post(f"/proposals/{driven.proposal_ids[1]}/reject", {"reason": "private land"})
@@ -169,14 +169,6 @@ def test_unknown_and_malformed_proposal_ids_are_not_found(api):
         api.refused("GET", f"/proposals/{proposal_id}/audit-trail", as_="auditor", status=404)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "as_uuid accepts any spelling of a UUID (here upper case) for the command, but the withdraw"
-        " view then reads the proposal back by the raw path string (proposals.get_proposal(conn, "
-        "proposal_id)), finds nothing and answers 404 after the Withdrawn event was stored"
-    ),
-)
 def test_a_proposal_id_in_capitals_withdraws_fully_or_not_at_all(api, rounds):
     driven = rounds.to("review", costs=(100_000,))
     [proposal_id], [key] = driven.proposal_ids, driven.proposer_keys

@@ -202,14 +202,6 @@ def test_votes_stay_hidden_until_voting_closes_and_the_receipts_match_the_count(
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "as_uuid accepts a round id in capitals for run_tally, which records the tally; the view "
-        "then looks it up with rounds.list_tallies(conn, <raw path id>), finds none, and next() "
-        "raises StopIteration -> 500 after TallyRecorded was stored"
-    ),
-)
 def test_a_round_id_in_capitals_records_a_tally_fully_or_not_at_all(api, rounds):
     driven = rounds.to("decided")
 

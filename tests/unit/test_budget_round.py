@@ -246,13 +246,15 @@ def test_the_voting_rules_are_frozen_once_voting_opens(story_in, phase):
     )
 
 
-def test_the_schedule_can_still_change_while_voting(story_in):
+def test_the_schedule_can_still_change_while_voting_keeping_the_dates_not_named(story_in):
     story = story_in("voting")
     schedule = {"voting": "2026-05-01", "decided": "2026-06-15"}
     outcome = given(story.history()).when(
         lambda r: r.change_settings(schedule=schedule, voting=None, actor=ACTOR)
     )
-    outcome.then(event(BudgetRound.SettingsChanged, schedule=schedule, voting=story.round.voting))
+    merged = {**story.round.schedule, **schedule}
+    assert merged["submission"] == "2026-03-01"
+    outcome.then(event(BudgetRound.SettingsChanged, schedule=merged, voting=story.round.voting))
 
 
 def test_invalid_voting_rules_are_refused_naming_the_rule(story):
