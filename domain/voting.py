@@ -100,7 +100,7 @@ class VotingSettings:
             raise bad(f"completion must be one of {', '.join(TALLY_COMPLETIONS)}", "completion")
         if self.rule != "mes" and self.completion != "none":
             raise bad("a completion applies to the Method of Equal Shares only", "completion")
-        if self.rule in ("mes", "phragmen") and self.vote_type != "approval":
+        if self.rule in ("mes", "phragmen") and self.vote_type not in ("approval", "choose-1"):
             raise bad(f"the {self.rule} rule counts approval ballots only", "rule")
         if not self.tie_break or any(k not in TIE_BREAK_KEYS for k in self.tie_break):
             raise bad(f"tie_break must list keys from {', '.join(TIE_BREAK_KEYS)}", "tie_break")

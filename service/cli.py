@@ -5,10 +5,12 @@ import json
 import os
 import sys
 from typing import Any
+from uuid import UUID
 
 import click
 
 from domain.errors import BudgetError
+from domain.voting import DEFAULT_TIE_BREAK, TALLY_COMPLETIONS, TALLY_RULES
 from service.auth import ROLES, create_token, list_tokens, revoke_token
 from service.config import load_settings
 from service.runtime import Runtime
@@ -183,3 +185,98 @@ def projections_rebuild(state: State, names: tuple[str, ...]) -> None:
         raise click.BadParameter(f"unknown read model(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}")
     applied = projector.rebuild(names or None)
     click.echo(f"rebuilt {', '.join(names) or 'all read models'}: {applied} events applied")
+
+
+@cli.command("import-pabulib")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@click.option("--rule", type=click.Choice(TALLY_RULES), default="greedy", show_default=True)
+@click.option("--completion", type=click.Choice(TALLY_COMPLETIONS), default="none", show_default=True)
+@click.option("--tie-break", default=",".join(DEFAULT_TIE_BREAK), show_default=True,
+              help="comma-separated keys from cost, votes, id, lot")
+@click.option("--json", "as_json", is_flag=True)
+@pass_state
+def import_pabulib_command(
+    state: State, file: str, rule: str, completion: str, tie_break: str, as_json: bool
+) -> None:
+    """Turn a real election (.pb) into a tallied round, to compare the service's result with it."""
+    from domain.pabulib import PabulibFormatError
+    from service.pabulib_exchange import import_pabulib
+
+    rt = state.runtime(create_tables=True)
+    with open(file, encoding="utf-8") as handle:
+        text = handle.read()
+    try:
+        imported = import_pabulib(
+            rt.application, text, rule=rule, completion=completion, tie_break=tie_break.split(",")
+        )
+    except (PabulibFormatError, ValueError) as error:
+        raise click.ClickException(str(error)) from None
+    summary = {
+        "round_id": str(imported.round_id),
+        "tally_id": imported.tally["tally_id"],
+        "winners": imported.winners,
+        "total_cost": imported.tally["total_cost"],
+        "ballots_counted": imported.tally["ballots_counted"],
+        "dropped_limits": imported.dropped_limits,
+    }
+    if as_json:
+        click.echo(json.dumps(summary, indent=2))
+        return
+    click.echo(f"round {summary['round_id']}: {summary['ballots_counted']} ballots, "
+               f"{len(summary['winners'])} winners costing {summary['total_cost']} cents")
+    click.echo("winners (file ids): " + ", ".join(summary["winners"]))
+    if imported.dropped_limits:
+        click.echo("limits in the file that its own ballots break, not imposed: "
+                   + ", ".join(imported.dropped_limits))
+
+
+@cli.command("export-pabulib")
+@click.argument("round_id")
+@click.option("-o", "--output", type=click.Path(dir_okay=False), help="file to write (default: stdout)")
+@pass_state
+def export_pabulib_command(state: State, round_id: str, output: str | None) -> None:
+    """Write a decided round's anonymised ballots and result as a .pb file."""
+    from service.pabulib_exchange import export_pabulib
+
+    try:
+        text = export_pabulib(state.runtime().application, _round_id(round_id))
+    except ValueError as error:
+        raise click.ClickException(str(error)) from None
+    except BudgetError as error:
+        raise click.ClickException(error.message) from None
+    if output:
+        with open(output, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        click.echo(f"wrote {output}")
+    else:
+        click.echo(text, nl=False)
+
+
+@cli.command("verify-tally")
+@click.argument("round_id")
+@click.option("--tally", "tally_id", default=None, help="a recorded tally (default: confirmed, else latest)")
+@click.option("--json", "as_json", is_flag=True)
+@pass_state
+def verify_tally_command(state: State, round_id: str, tally_id: str | None, as_json: bool) -> None:
+    """Recount a round from its stored ballot events; exit 1 if it differs from the record."""
+    try:
+        report = state.runtime().application.verify_tally(_round_id(round_id), tally_id)
+    except BudgetError as error:
+        raise click.ClickException(error.message) from None
+    if as_json:
+        click.echo(json.dumps(report, indent=2))
+    elif report["matches"]:
+        click.echo(f"tally {report['tally_id']} matches the recount of "
+                   f"{report['recomputed']['ballots_counted']} ballots")
+    else:
+        click.echo(f"tally {report['tally_id']} DIFFERS from the recount in: "
+                   + ", ".join(report["differences"]))
+    if not report["matches"]:
+        sys.exit(1)
+
+
+def _round_id(value: str) -> UUID:
+    try:
+        return UUID(value)
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not a round id (a UUID)") from None
