@@ -1,0 +1,636 @@
+"""How fast can residents vote? Ballots per second through HTTP, against what the disk allows.
+
+One run, on this machine, for each backend (SQLite, PostgreSQL):
+
+  (a) a real gunicorn (`python -m gunicorn -w WORKERS wsgi:app`, sync workers) serving a fresh
+      database prepared with `buurtbudget init` / `token create`, and a realistic round set up
+      through the API (10 proposals, approval vote of at most 3). CLIENTS threads, each with its
+      own httpx client, POST ballots for DURATION seconds (or until BALLOTS are cast). By default
+      every request is the FIRST cast of a fresh voting code (`--kind fresh`); `--kind replace`
+      makes every request replace an earlier ballot of the client's own few codes instead.
+      Reported: ballots/s (201 responses per second of wall time), p50/p99 latency, errors.
+  (b) in a separate process, the raw single-row INSERT + COMMIT rate of the same database:
+      sqlite3 on a file in the same directory (WAL, synchronous=FULL), or psycopg against the
+      same PostgreSQL server, one connection, a table shaped like the event table.
+
+It prints a Markdown table with the ratio (a) / (b) and the targets (ratio >= 20 %,
+p99 < 50 ms), plus the machine. All traffic is on 127.0.0.1.
+
+    .venv/bin/python benchmarks/ballot_benchmark.py                # both backends, ~1.5 min
+    .venv/bin/python benchmarks/ballot_benchmark.py --backends sqlite --duration 30
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import random
+import shlex
+import shutil
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+API = "/api/v1"
+DEFAULT_POSTGRES_URL = os.environ.get(
+    "BUURTBUDGET_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
+)
+TARGET_RATIO = 0.20
+TARGET_P99_MS = 50.0
+PROPOSALS = 10
+MAX_CHOICES = 3
+WARMUP_PER_CLIENT = 10
+REPLACE_CODES_PER_CLIENT = 4
+# A stored ballot event is ~250 bytes of JSON; the raw rows carry as much.
+RAW_STATE = json.dumps({"round_id": str(uuid.uuid4()), "choices": {str(uuid.uuid4()): 1 for _ in range(3)},
+                        "timestamp": "2026-01-01T00:00:00+00:00"}).encode()
+
+
+# -- the machine ----------------------------------------------------------------------------------
+
+def machine() -> dict[str, str]:
+    model = "unknown"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    memory = "unknown"
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemTotal"):
+                memory = f"{int(line.split()[1]) / 1024 / 1024:.1f} GiB"
+    except OSError:
+        pass
+    return {
+        "nproc": str(os.cpu_count()),
+        "cpu": model,
+        "memory": memory,
+        "kernel": platform.release(),
+        "python": platform.python_version(),
+        "sqlite": sqlite3.sqlite_version,
+        "load average at start": " ".join(f"{x:.2f}" for x in os.getloadavg()),
+    }
+
+
+def system_cpu() -> tuple[int, int]:
+    """(busy, total) jiffies of the whole machine, from /proc/stat."""
+    fields_ = [int(x) for x in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+    idle = fields_[3] + (fields_[4] if len(fields_) > 4 else 0)
+    return sum(fields_) - idle, sum(fields_)
+
+
+def process_cpu(pid: int) -> float:
+    """CPU seconds (user + system) a process has used so far; 0 if it is gone."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return 0.0
+    parts = stat[stat.rindex(")") + 2:].split()
+    return (int(parts[11]) + int(parts[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def postgres_server_pids() -> list[int]:
+    """The local PostgreSQL server's processes (their CPU is part of a PostgreSQL ballot)."""
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if (entry / "comm").read_text().strip() == "postgres":
+                    pids.append(int(entry.name))
+            except OSError:
+                continue
+    return pids
+
+
+def children(pid: int) -> list[int]:
+    try:
+        return [int(x) for x in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    except OSError:
+        return []
+
+
+# -- the service ----------------------------------------------------------------------------------
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def cli_command() -> list[str]:
+    script = Path(sys.executable).with_name("buurtbudget")
+    if script.exists():
+        return [str(script)]
+    return [sys.executable, "-c", "from service.cli import main; main()"]
+
+
+def service_env(database_url: str, schema: str | None, secret: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("BUURTBUDGET_")}
+    env.update(BUURTBUDGET_DATABASE_URL=database_url, BUURTBUDGET_SECRET_KEY=secret,
+               PYTHONUNBUFFERED="1")
+    if schema:
+        env["BUURTBUDGET_DATABASE_SCHEMA"] = schema
+    return env
+
+
+def run_cli(env: dict[str, str], *args: str) -> str:
+    done = subprocess.run([*cli_command(), *args], env=env, cwd=REPO_ROOT, capture_output=True,
+                          text=True, timeout=300)
+    if done.returncode:
+        raise SystemExit(f"buurtbudget {' '.join(args)} failed:\n{done.stdout}{done.stderr}")
+    return done.stdout.strip()
+
+
+class Gunicorn:
+    def __init__(self, env: dict[str, str], workers: int, log_path: Path, extra: list[str]):
+        self.env, self.workers, self.log_path, self.extra = env, workers, log_path, extra
+        self.port = free_port()
+        self.base_url = f"http://127.0.0.1:{self.port}"
+        self.process: subprocess.Popen | None = None
+
+    def __enter__(self) -> Gunicorn:
+        with self.log_path.open("wb") as log:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "gunicorn", "-w", str(self.workers),
+                 "-b", f"127.0.0.1:{self.port}", *self.extra, "wsgi:app"],
+                cwd=REPO_ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT,
+            )
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise SystemExit(f"gunicorn exited while starting:\n{self.log()}")
+            try:
+                if httpx.get(f"{self.base_url}/healthz", timeout=2).status_code == 200:
+                    return self
+            except httpx.TransportError:
+                pass
+            time.sleep(0.1)
+        raise SystemExit(f"gunicorn did not become healthy:\n{self.log()}")
+
+    def __exit__(self, *_exc: object) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+    def worker_pids(self) -> list[int]:
+        return children(self.process.pid) if self.process else []
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+
+# -- the round ------------------------------------------------------------------------------------
+
+@dataclass
+class Round:
+    round_id: str
+    proposal_ids: list[str]
+    codes: list[str]
+    setup_seconds: dict[str, float] = field(default_factory=dict)
+
+
+def prepare_round(base_url: str, token: str, codes: int) -> Round:
+    """A round as the API builds it: 10 admitted proposals, voting open, `codes` codes issued."""
+    auth = {"Authorization": f"Bearer {token}"}
+    timings: dict[str, float] = {}
+    with httpx.Client(base_url=base_url + API, timeout=600) as client:
+        def post(path: str, body: dict[str, Any], *, headers: dict[str, str] | None = None) -> Any:
+            response = client.post(path, json=body, headers=headers if headers is not None else auth)
+            if response.status_code >= 300:
+                raise SystemExit(f"POST {path}: {response.status_code} {response.text}")
+            return response.json()
+
+        started = time.perf_counter()
+        municipality = post("/municipalities", {"name": "Benchmarkstad", "cbs_code": "GM9999"})
+        neighbourhood = post("/neighbourhoods", {"municipality_id": municipality["municipality_id"],
+                                                 "name": "Centrum"})
+        round_id = post("/rounds", {
+            "neighbourhood_id": neighbourhood["neighbourhood_id"], "title": "Benchmark round",
+            "voting": {"method": "approval", "max_choices": MAX_CHOICES, "rule": "greedy"},
+        })["round_id"]
+        post(f"/rounds/{round_id}/deposits", {"amount": 5_000_000, "source": "Gemeente"})
+        proposal_ids = []
+        for i in range(PROPOSALS):
+            proposal_ids.append(post(f"/rounds/{round_id}/proposals", {
+                "title": f"Proposal {i + 1}", "summary": "An idea for the neighbourhood",
+                "cost_lines": [{"description": "materials", "amount": 100_000 + 25_000 * i},
+                               {"description": "labour", "amount": 50_000}],
+                "proposer_name": f"Resident {i + 1}", "proposer_email": f"r{i + 1}@example.nl",
+            }, headers={})["proposal_id"])
+        post(f"/rounds/{round_id}/close-submissions", {})
+        for proposal_id in proposal_ids:
+            post(f"/proposals/{proposal_id}/admit", {})
+        post(f"/rounds/{round_id}/open-voting", {})
+        timings["round set-up (HTTP)"] = time.perf_counter() - started
+        started = time.perf_counter()
+        issued: list[str] = []
+        while len(issued) < codes:
+            batch = min(50_000, codes - len(issued))
+            issued += post(f"/rounds/{round_id}/voting-codes", {"count": batch})["codes"]
+        timings[f"issuing {codes} codes"] = time.perf_counter() - started
+        started = time.perf_counter()
+        client.get(f"/rounds/{round_id}")  # lets the read models catch up before we measure
+        timings["read-model catch-up"] = time.perf_counter() - started
+    return Round(round_id, proposal_ids, issued, timings)
+
+
+# -- the load -------------------------------------------------------------------------------------
+
+@dataclass
+class LoadResult:
+    ok: int
+    errors: dict[str, int]
+    seconds: float
+    latencies_ms: list[float]
+    ran_out_of_codes: bool
+    client_cpu_seconds: float
+    server_cpu_seconds: float
+    database_cpu_seconds: float
+    machine_busy_cores: float
+
+    @property
+    def rate(self) -> float:
+        return self.ok / self.seconds if self.seconds else 0.0
+
+    @property
+    def other_cores(self) -> float:
+        """Cores used by processes outside this benchmark during the measurement."""
+        ours = self.client_cpu_seconds + self.server_cpu_seconds + self.database_cpu_seconds
+        return max(0.0, self.machine_busy_cores - ours / self.seconds) if self.seconds else 0.0
+
+    def per_ballot_ms(self, cpu_seconds: float) -> float:
+        return cpu_seconds / self.ok * 1000 if self.ok else float("nan")
+
+    def percentile(self, p: float) -> float:
+        if not self.latencies_ms:
+            return float("nan")
+        ordered = sorted(self.latencies_ms)
+        return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
+
+
+def random_ballot(rng: random.Random, proposal_ids: list[str]) -> list[str]:
+    return rng.sample(proposal_ids, rng.randint(1, MAX_CHOICES))
+
+
+def drive(base_url: str, budget_round: Round, *, clients: int, kind: str, duration: float | None,
+          ballots: int | None, server: Gunicorn, database_is_postgres: bool) -> LoadResult:
+    """CLIENTS threads POST ballots; a warm-up first, then the measured phase."""
+    path = f"{API}/rounds/{budget_round.round_id}/ballots"
+    slices = [budget_round.codes[i::clients] for i in range(clients)]
+    per_client_quota = None if ballots is None else [
+        ballots // clients + (1 if i < ballots % clients else 0) for i in range(clients)
+    ]
+    warmed_up = threading.Barrier(clients + 1)
+    go = threading.Event()
+    results: list[dict[str, Any]] = [{} for _ in range(clients)]
+    state: dict[str, float] = {}
+
+    def client_thread(index: int) -> None:
+        rng = random.Random(index)
+        codes = slices[index]
+        warm, measured = codes[:WARMUP_PER_CLIENT], codes[WARMUP_PER_CLIENT:]
+        latencies: list[float] = []
+        errors: dict[str, int] = {}
+        ok = 0
+        ran_out = False
+        with httpx.Client(base_url=base_url, timeout=60) as client:
+            for code in warm:  # every worker builds its runtime; replace mode casts its codes once
+                client.post(path, json={"code": code,
+                                        "proposals": random_ballot(rng, budget_round.proposal_ids)})
+            warmed_up.wait()
+            go.wait()
+            end = state["start"] + duration if duration is not None else float("inf")
+            quota = per_client_quota[index] if per_client_quota else None
+            sent = 0
+            while (quota is None or sent < quota) and time.perf_counter() < end:
+                if kind == "fresh":
+                    if sent >= len(measured):
+                        ran_out = True
+                        break
+                    code = measured[sent]
+                else:
+                    code = warm[sent % len(warm)]
+                body = {"code": code, "proposals": random_ballot(rng, budget_round.proposal_ids)}
+                began = time.perf_counter()
+                try:
+                    response = client.post(path, json=body)
+                    status = str(response.status_code)
+                except httpx.HTTPError as error:
+                    status = type(error).__name__
+                latencies.append((time.perf_counter() - began) * 1000)
+                sent += 1
+                if status == "201":
+                    ok += 1
+                else:
+                    errors[status] = errors.get(status, 0) + 1
+        results[index] = {"ok": ok, "errors": errors, "latencies": latencies, "ran_out": ran_out,
+                          "finished": time.perf_counter()}
+
+    threads = [threading.Thread(target=client_thread, args=(i,), daemon=True) for i in range(clients)]
+    for thread in threads:
+        thread.start()
+    warmed_up.wait()  # every client has warmed up
+    workers = server.worker_pids()
+    database = postgres_server_pids() if database_is_postgres else []
+    server_cpu = sum(process_cpu(pid) for pid in workers)
+    database_cpu = sum(process_cpu(pid) for pid in database)
+    busy, total = system_cpu()
+    client_cpu = time.process_time()
+    state["start"] = time.perf_counter()
+    go.set()
+    for thread in threads:
+        thread.join()
+    seconds = max(r["finished"] for r in results) - state["start"]
+    client_cpu = time.process_time() - client_cpu
+    server_cpu = sum(process_cpu(pid) for pid in workers) - server_cpu
+    # Backends that ended during the run took their CPU along; what is counted is a lower bound.
+    database_cpu = sum(process_cpu(pid) for pid in database) - database_cpu
+    busy2, total2 = system_cpu()
+    errors: dict[str, int] = {}
+    for r in results:
+        for key, count in r["errors"].items():
+            errors[key] = errors.get(key, 0) + count
+    return LoadResult(
+        ok=sum(r["ok"] for r in results), errors=errors, seconds=seconds,
+        latencies_ms=[x for r in results for x in r["latencies"]],
+        ran_out_of_codes=any(r["ran_out"] for r in results),
+        client_cpu_seconds=client_cpu, server_cpu_seconds=server_cpu,
+        database_cpu_seconds=max(0.0, database_cpu),
+        machine_busy_cores=(busy2 - busy) / max(1, total2 - total) * (os.cpu_count() or 1),
+    )
+
+
+# -- the raw commit rate (runs in its own process) ------------------------------------------------
+
+def raw_sqlite(path: str, seconds: float) -> dict[str, Any]:
+    conn = sqlite3.connect(path, isolation_level=None)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=FULL")
+    conn.execute("CREATE TABLE IF NOT EXISTS raw_events (originator_id TEXT, originator_version INTEGER, "
+                 "topic TEXT, state BLOB, PRIMARY KEY (originator_id, originator_version))")
+    mode = conn.execute("PRAGMA journal_mode").fetchone()[0]
+    sync = conn.execute("PRAGMA synchronous").fetchone()[0]
+    count, end = 0, time.perf_counter() + seconds
+    started = time.perf_counter()
+    while time.perf_counter() < end:
+        conn.execute("BEGIN")
+        conn.execute("INSERT INTO raw_events VALUES (?, 1, 'domain.ballot:Ballot.Cast', ?)",
+                     (str(uuid.uuid4()), RAW_STATE))
+        conn.execute("COMMIT")
+        count += 1
+    elapsed = time.perf_counter() - started
+    conn.close()
+    return {"commits": count, "seconds": elapsed, "detail": f"journal_mode={mode}, synchronous={sync}"}
+
+
+def raw_postgres(url: str, schema: str, seconds: float) -> dict[str, Any]:
+    import psycopg
+
+    with psycopg.connect(url, options=f"-csearch_path={schema}") as conn:
+        conn.autocommit = True
+        conn.execute("CREATE TABLE IF NOT EXISTS raw_events (notification_id BIGSERIAL, "
+                     "originator_id UUID, originator_version INTEGER, topic TEXT, state BYTEA, "
+                     "PRIMARY KEY (originator_id, originator_version))")
+        sync = conn.execute("SHOW synchronous_commit").fetchone()[0]
+        fsync = conn.execute("SHOW fsync").fetchone()[0]
+        conn.autocommit = False
+        count, end = 0, time.perf_counter() + seconds
+        started = time.perf_counter()
+        while time.perf_counter() < end:
+            conn.execute("INSERT INTO raw_events (originator_id, originator_version, topic, state) "
+                         "VALUES (%s, 1, 'domain.ballot:Ballot.Cast', %s)", (uuid.uuid4(), RAW_STATE))
+            conn.commit()
+            count += 1
+        elapsed = time.perf_counter() - started
+    return {"commits": count, "seconds": elapsed, "detail": f"synchronous_commit={sync}, fsync={fsync}"}
+
+
+def raw_rate(kind: str, target: str, schema: str | None, seconds: float) -> dict[str, Any]:
+    """The raw commit rate, measured by this script in a separate process."""
+    args = [sys.executable, __file__, "_raw", kind, target, schema or "-", str(seconds)]
+    done = subprocess.run(args, capture_output=True, text=True, timeout=seconds + 60)
+    if done.returncode:
+        raise SystemExit(f"raw {kind} measurement failed:\n{done.stderr}")
+    result = json.loads(done.stdout)
+    result["rate"] = result["commits"] / result["seconds"]
+    return result
+
+
+def combined(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
+    """Half the raw measurement ran before the HTTP load, half after: a shared disk drifts."""
+    commits = before["commits"] + after["commits"]
+    seconds = before["seconds"] + after["seconds"]
+    return {"commits": commits, "seconds": seconds, "rate": commits / seconds,
+            "before": before["rate"], "after": after["rate"], "detail": before["detail"]}
+
+
+# -- one backend ----------------------------------------------------------------------------------
+
+@dataclass
+class Row:
+    backend: str
+    load: LoadResult
+    raw: dict[str, Any]
+    setup: dict[str, float]
+    server_problems: str = ""
+
+    @property
+    def ratio(self) -> float:
+        return self.load.rate / self.raw["rate"] if self.raw["rate"] else float("nan")
+
+
+def postgres_schema(url: str, action: str, schema: str) -> None:
+    import psycopg
+
+    with psycopg.connect(url, autocommit=True, connect_timeout=5) as conn:
+        if action == "create":
+            conn.execute(f'CREATE SCHEMA "{schema}"')
+        else:
+            conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+
+
+def postgres_version(url: str) -> str:
+    import psycopg
+
+    with psycopg.connect(url, connect_timeout=5) as conn:
+        return conn.execute("SHOW server_version").fetchone()[0]
+
+
+def run_backend(backend: str, args: argparse.Namespace, workdir: Path) -> Row:
+    secret = uuid.uuid4().hex
+    schema = None
+    if backend == "sqlite":
+        database_url = f"sqlite:///{workdir / 'buurtbudget.db'}"
+    else:
+        database_url = args.postgres_url
+        schema = f"bb_bench_{uuid.uuid4().hex[:10]}"
+        postgres_schema(args.postgres_url, "create", schema)
+    try:
+        env = service_env(database_url, schema, secret)
+        run_cli(env, "init")
+        token = run_cli(env, "token", "create", "--role", "official", "--name", "bench")
+        if args.kind == "fresh":
+            needed = args.ballots if args.ballots else int(args.code_rate * args.duration)
+            codes = args.clients * WARMUP_PER_CLIENT + needed + args.clients
+        else:
+            codes = args.clients * REPLACE_CODES_PER_CLIENT
+        extra = shlex.split(args.gunicorn_args)
+        if backend == "sqlite":
+            raw_args: tuple[str, str, str | None] = ("sqlite", str(workdir / "raw.db"), None)
+        else:
+            raw_args = ("postgresql", args.postgres_url, schema)
+        raw_before = raw_rate(*raw_args, args.raw_duration / 2)
+        with Gunicorn(env, args.workers, workdir / f"gunicorn-{backend}.log", extra) as server:
+            budget_round = prepare_round(server.base_url, token, codes)
+            load = drive(server.base_url, budget_round, clients=args.clients, kind=args.kind,
+                         duration=None if args.ballots else args.duration, ballots=args.ballots,
+                         server=server, database_is_postgres=backend == "postgresql")
+        problems = server.log()
+        problems = "traceback(s) in the gunicorn log" if "Traceback" in problems else ""
+        raw = combined(raw_before, raw_rate(*raw_args, args.raw_duration / 2))
+        return Row(backend, load, raw, budget_round.setup_seconds, problems)
+    finally:
+        if schema:
+            postgres_schema(args.postgres_url, "drop", schema)
+
+
+def markdown(rows: list[Row], args: argparse.Namespace, info: dict[str, str]) -> str:
+    gunicorn_extra = f" ({args.gunicorn_args})" if args.gunicorn_args else " (sync)"
+    kind = ("each request the first cast of a fresh code" if args.kind == "fresh"
+            else f"each request replaces one of {REPLACE_CODES_PER_CLIENT} codes per client")
+    amount = f"{args.ballots} ballots" if args.ballots else f"{args.duration:g} s"
+    lines = [
+        f"Ballot benchmark, {datetime.now(UTC).strftime('%Y-%m-%d %H:%M UTC')}: gunicorn workers "
+        f"= {args.workers}{gunicorn_extra}, clients = {args.clients} threads (httpx), {amount}, "
+        f"{kind}; round of {PROPOSALS} proposals, approval of 1-{MAX_CHOICES}.",
+        "",
+        "| backend | ballots | s | ballots/s | p50 ms | p99 ms | errors "
+        "| raw commits/s (before / after) | ratio | ratio ≥ 20 % | p99 < 50 ms |",
+        "|---|---:|---:|---:|---:|---:|---|---:|---:|:-:|:-:|",
+    ]
+    for row in rows:
+        load, raw = row.load, row.raw
+        errors = ", ".join(f"{k}×{v}" for k, v in sorted(load.errors.items())) or "0"
+        p99 = load.percentile(99)
+        lines.append(
+            f"| {row.backend} | {load.ok} | {load.seconds:.1f} | {load.rate:.0f} | "
+            f"{load.percentile(50):.1f} | {p99:.1f} | {errors} | "
+            f"{raw['rate']:.0f} ({raw['before']:.0f} / {raw['after']:.0f}) | {row.ratio:.1%} | "
+            f"{'yes' if row.ratio >= TARGET_RATIO else 'no'} | "
+            f"{'yes' if p99 < TARGET_P99_MS else 'no'} |"
+        )
+    lines += [
+        "",
+        "| backend | CPU per ballot: gunicorn workers | database server | client | "
+        "other processes during the run | raw commit settings | set-up |",
+        "|---|---:|---:|---:|---:|---|---|",
+    ]
+    for row in rows:
+        load = row.load
+        database = (f"{load.per_ballot_ms(load.database_cpu_seconds):.2f} ms"
+                    if row.backend == "postgresql" else "(in the workers)")
+        setup = ", ".join(f"{k} {v:.1f} s" for k, v in row.setup.items())
+        lines.append(
+            f"| {row.backend} | {load.per_ballot_ms(load.server_cpu_seconds):.2f} ms | {database} | "
+            f"{load.per_ballot_ms(load.client_cpu_seconds):.2f} ms | {load.other_cores:.2f} cores | "
+            f"{row.raw['detail']} | {setup} |"
+        )
+    lines += ["", "Machine: " + "; ".join(f"{k} {v}" for k, v in info.items())]
+    notes = [f"- {row.backend}: {row.server_problems}" for row in rows if row.server_problems]
+    notes += [f"- {row.backend}: the clients ran out of voting codes before the time was up; "
+              "raise --code-rate" for row in rows if row.load.ran_out_of_codes]
+    notes += [f"- {row.backend}: other processes used {row.load.other_cores:.2f} cores during the "
+              "run; the rates are lower than on an idle machine"
+              for row in rows if row.load.other_cores > 0.25]
+    notes += [f"- {row.backend}: the raw commit rate moved from {row.raw['before']:.0f}/s to "
+              f"{row.raw['after']:.0f}/s during the run (a shared disk?); the ratio is uncertain"
+              for row in rows
+              if max(row.raw["before"], row.raw["after"]) > 1.5 * min(row.raw["before"], row.raw["after"])]
+    if notes:
+        lines += ["", "Warnings:", *notes]
+    return "\n".join(lines)
+
+
+def main() -> None:
+    if len(sys.argv) > 1 and sys.argv[1] == "_raw":
+        _, _, kind, target, schema, seconds = sys.argv
+        result = (raw_sqlite(target, float(seconds)) if kind == "sqlite"
+                  else raw_postgres(target, schema, float(seconds)))
+        print(json.dumps(result))
+        return
+
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--workers", type=int, default=4, help="gunicorn sync workers (4)")
+    parser.add_argument("--clients", type=int, default=16, help="concurrent client threads (16)")
+    run = parser.add_mutually_exclusive_group()
+    run.add_argument("--duration", type=float, default=15.0,
+                     help="seconds of measured load per backend (15)")
+    run.add_argument("--ballots", type=int, help="cast this many ballots per backend instead")
+    parser.add_argument("--kind", choices=("fresh", "replace"), default="fresh",
+                        help="fresh: every ballot uses a new code (default); replace: recast own codes")
+    parser.add_argument("--backends", default="sqlite,postgresql",
+                        help="comma-separated: sqlite,postgresql")
+    parser.add_argument("--postgres-url", default=DEFAULT_POSTGRES_URL)
+    parser.add_argument("--raw-duration", type=float, default=5.0,
+                        help="seconds of the raw insert+commit measurement, half before and "
+                             "half after the HTTP load (5)")
+    parser.add_argument("--code-rate", type=float, default=800.0,
+                        help="fresh codes issued per second of --duration (800)")
+    parser.add_argument("--dir", default=None,
+                        help="directory for the SQLite files (default: a new temporary directory)")
+    parser.add_argument("--keep", action="store_true", help="keep the SQLite files and gunicorn logs")
+    parser.add_argument("--gunicorn-args", default="",
+                        help="extra gunicorn options, e.g. '--worker-class gthread --threads 4' "
+                             "or '-c experiment.py' (shown in the output)")
+    args = parser.parse_args()
+    if args.ballots is not None:
+        args.duration = None
+
+    info = machine()
+    backends = [b.strip() for b in args.backends.split(",") if b.strip()]
+    if "postgresql" in backends:
+        try:
+            info["postgresql"] = postgres_version(args.postgres_url)
+        except Exception as error:  # noqa: BLE001 - reported, the SQLite row still runs
+            print(f"PostgreSQL at {args.postgres_url} unreachable ({error}); skipping it",
+                  file=sys.stderr)
+            backends.remove("postgresql")
+    workdir = Path(tempfile.mkdtemp(prefix="bb-bench-", dir=args.dir))
+    info["SQLite directory"] = f"{workdir.parent} (raw and HTTP databases side by side)"
+    rows = []
+    try:
+        for backend in backends:
+            print(f"{backend}: setting up and loading ...", file=sys.stderr)
+            rows.append(run_backend(backend, args, workdir))
+    finally:
+        if args.keep:
+            print(f"files kept in {workdir}", file=sys.stderr)
+        else:
+            shutil.rmtree(workdir, ignore_errors=True)
+    print(markdown(rows, args, info))
+
+
+if __name__ == "__main__":
+    main()
