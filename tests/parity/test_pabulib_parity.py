@@ -1,4 +1,4 @@
-"""Every real election in ../shared/data/pabulib counted by Buurtbudget and checked three ways.
+"""Every real election in ../shared/data/pabulib counted by Buurtbudget (and its `tally` command), checked three ways.
 
 1. Against pabutools 1.2.3 as the oracle, with the same tie order: Buurtbudget's default order
    (lower cost, more votes, lot) and pabutools' own default (project id as a string).
@@ -11,16 +11,20 @@ pabutools needs minutes and gigabytes on the big files, so those oracle runs are
 """
 from __future__ import annotations
 
+import json
 import os
 import re
+from fractions import Fraction
 from functools import cache
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 from pabutools.election import Cost_Sat, parse_pabulib
 
 from domain.pabulib import PabulibInstance, parse_pb
 from domain.tally import DEFAULT_TIE_BREAK, Election, run_tally
+from service.cli_tally import tally_command
 from tests.parity import pabutools_winners, points_times_cost, tie_breaking, tie_order
 
 DATA = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "pabulib"
@@ -225,3 +229,48 @@ def test_wieliczka_add1_stops_before_the_first_per_voter_budget_that_overspends(
     # The last feasible run is at B/n + 164 (315.84 PLN each); at B/n + 165 the winners cost 1,045,079.
     assert outcome.per_voter_budget * voters == election.budget + 164 * voters
     assert outcome.total_cost == 995079
+
+
+# -- the `buurtbudget tally` command on the same files ---------------------------------------------
+
+
+def test_the_tally_command_reproduces_wieliczka_as_json():
+    result = CliRunner().invoke(tally_command, [str(DATA / "poland_wieliczka_2023_green-budget.pb"),
+                                                "--rule", "mes", "--completion", "add1", "--json"])
+    assert result.exit_code == 0, result.output
+    counted = json.loads(result.output)
+    assert sorted(counted["winners"]) == sorted(ours("poland_wieliczka_2023_green-budget.pb").selected)
+    assert (counted["total_cost"], counted["budget"], counted["num_voters"]) == (995079, 1000000, 6586)
+    assert (counted["rule"], counted["completion"], counted["tie_break"]) == ("mes", "add1", list(DEFAULT_TIE_BREAK))
+    assert Fraction(counted["per_voter_budget"]) == Fraction(1000000, 6586) + 164
+    assert counted["scores"]["24"] == 720
+
+
+def test_the_tally_command_prints_a_table_by_default():
+    result = CliRunner().invoke(tally_command, [str(DATA / "poland_warszawa_2017_kolo.pb"), "--tie-break", "id"])
+    assert result.exit_code == 0, result.output
+    assert "poland_warszawa_2017_kolo.pb: greedy, ties by id" in result.output
+    assert "13 winners, total cost 800,535 of 827,525 (26,990 left)" in result.output
+
+
+@pytest.mark.parametrize(
+    ("arguments", "exit_code", "message"),
+    [
+        (["poland_krakow_2018_wzgorza-krzeslawickie.pb", "--rule", "mes"], 2, "approval ballots only"),
+        (["netherlands_assen_2024_.pb", "--tie-break", "cost,size"], 2, "unknown key(s) size"),
+        (["netherlands_assen_2024_.pb", "--completion", "add1"], 2, "Method of Equal Shares"),
+        (["no_such_file.pb"], 2, "does not exist"),
+    ],
+)
+def test_the_tally_command_refuses_what_it_cannot_count(arguments, exit_code, message):
+    result = CliRunner().invoke(tally_command, [str(DATA / arguments[0]), *arguments[1:]])
+    assert result.exit_code == exit_code
+    assert message in result.output
+
+
+def test_the_tally_command_says_why_a_file_cannot_be_counted(tmp_path):
+    broken = tmp_path / "broken.pb"
+    broken.write_text("META\nkey;value\nbudget;10\nPROJECTS\nproject_id;cost\na;5\n", encoding="utf-8")
+    result = CliRunner().invoke(tally_command, [str(broken)])
+    assert result.exit_code == 1
+    assert "broken.pb cannot be counted: missing section(s): VOTES" in result.output
