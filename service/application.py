@@ -22,6 +22,7 @@ from domain.municipality import Municipality
 from domain.neighbourhood import Neighbourhood
 from domain.proposal import Proposal
 from domain.round_result import comparable, count_round
+from service.write_lock import FileWriteLock
 
 A = TypeVar("A", bound=Aggregate)
 T = TypeVar("T")
@@ -56,17 +57,33 @@ class BuurtbudgetApplication(Application[UUID]):
 
     name = "buurtbudget"
 
-    def __init__(self, env: dict[str, str] | None = None, *, secret_key: bytes) -> None:
+    def __init__(
+        self,
+        env: dict[str, str] | None = None,
+        *,
+        secret_key: bytes,
+        write_lock: FileWriteLock | None = None,
+    ) -> None:
         super().__init__(env)
         # The key of the keyed hashes of voting codes and proposer keys: without it, the hashes in
         # the log cannot be linked back to a code, not even by someone holding the database.
         self._secret_key = secret_key
+        self._write_lock = write_lock
+
+    def _record(self, processing_event: Any) -> Any:
+        # The library's one place where events are written: on SQLite, writers queue on a file
+        # lock instead of SQLite's sleeping busy handler (see service/write_lock.py).
+        if self._write_lock is None:
+            return super()._record(processing_event)
+        with self._write_lock.held():
+            return super()._record(processing_event)
 
     # -- loading and saving ---------------------------------------------------------------------
 
-    def _get(self, aggregate_id: UUID, cls: type[A], what: str) -> A:
+    def _get(self, aggregate_id: UUID, cls: type[A], what: str, *, copy: bool = True) -> A:
+        """Load an aggregate; `copy=False` shares the cached instance, for reading only."""
         try:
-            aggregate = self.repository.get(aggregate_id)
+            aggregate = self.repository.get(aggregate_id, deepcopy_from_cache=copy)
         except AggregateNotFoundError:
             raise NotFound(f"{what} {aggregate_id} not found") from None
         if not isinstance(aggregate, cls):
@@ -285,7 +302,8 @@ class BuurtbudgetApplication(Application[UUID]):
                 ballot = self.repository.get(ballot_id)
             except AggregateNotFoundError:
                 raise Forbidden("this voting code is not valid for this round") from None
-            budget_round = self.get_round(round_id)
+            # The round is only read here, so the cached copy is used as it is (no deep copy).
+            budget_round = self._get(round_id, BudgetRound, "round", copy=False)
             receipt = ballot.cast(budget_round=budget_round, choices=choices)
             recordings = self.save(ballot)
             self._check_in_time(round_id, recordings[-1].notification.id)
@@ -300,7 +318,7 @@ class BuurtbudgetApplication(Application[UUID]):
         stays in the log but is not counted (ballots count up to the round's VotingClosed in log
         order), and the voter must hear that rather than get a receipt that will not appear.
         """
-        if self.get_round(round_id).phase == "voting":
+        if self._get(round_id, BudgetRound, "round", copy=False).phase == "voting":
             return
         closed_at = self._voting_closed_position(round_id)
         if closed_at is not None and closed_at < position:

@@ -18,15 +18,20 @@ from projections.tracking import Projector
 from service.application import BuurtbudgetApplication
 from service.auth import token_metadata
 from service.config import secret_key_of, storage_of
+from service.write_lock import FileWriteLock
 
 
 class Runtime:
     def __init__(self, settings: Mapping[str, Any], *, create_tables: bool = False):
         storage = storage_of(settings)
         self.storage = storage
+        self.write_lock = (
+            FileWriteLock(storage.sqlite_path + ".write-lock") if storage.kind == "sqlite" else None
+        )
         self.application = BuurtbudgetApplication(
             env=storage.event_store_env(create_tables=create_tables),
             secret_key=secret_key_of(settings, create=create_tables),
+            write_lock=self.write_lock,
         )
         self.engine = storage.create_engine()
         self.projector: Projector = build_projector(self.engine, self.application)
@@ -48,6 +53,8 @@ class Runtime:
     def close(self) -> None:
         self.application.close()
         self.engine.dispose()
+        if self.write_lock is not None:
+            self.write_lock.close()
 
 
 class RuntimeHolder:
