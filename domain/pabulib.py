@@ -3,6 +3,7 @@
 Pure text in, text out: reading and writing files is the caller's business. A parsed file
 becomes a tally `Election` with `PabulibInstance.election()`.
 """
+
 from __future__ import annotations
 
 import csv
@@ -16,8 +17,17 @@ from domain.tally import Election, ballot_from_ranking
 SECTIONS = ("META", "PROJECTS", "VOTES")
 # The META keys the format requires, in the order the format lists them.
 REQUIRED_META = (
-    "description", "country", "unit", "instance", "num_projects", "num_votes", "budget",
-    "vote_type", "rule", "date_begin", "date_end",
+    "description",
+    "country",
+    "unit",
+    "instance",
+    "num_projects",
+    "num_votes",
+    "budget",
+    "vote_type",
+    "rule",
+    "date_begin",
+    "date_end",
 )
 _PROJECT_KEY = "project_id"
 _VOTER_KEY = "voter_id"
@@ -46,7 +56,9 @@ class PabulibInstance:
     @property
     def selected(self) -> tuple[str, ...]:
         """The projects the file marks as funded (`selected` = 1), in file order."""
-        return tuple(pid for pid, columns in self.projects.items() if columns.get("selected") == "1")
+        return tuple(
+            pid for pid, columns in self.projects.items() if columns.get("selected") == "1"
+        )
 
     def election(self, *, scale: int = 1, scoring: Sequence[int] | None = None) -> Election:
         """The tally election: money in the file's unit times `scale` (e.g. 100 for cents).
@@ -61,10 +73,14 @@ class PabulibInstance:
         }
         vote_type = self.vote_type
         if vote_type == "ordinal":
-            ballots = [ballot_from_ranking(_unique(_listed(vote.get("vote", "")))) for vote in self.votes]
+            ballots = [
+                ballot_from_ranking(_unique(_listed(vote.get("vote", "")))) for vote in self.votes
+            ]
             if scoring is None:
                 scoring = _points_per_rank(self.meta.get("scoring_fn"))
-            return Election(budget=budget, costs=costs, ballots=ballots, vote_type="ordinal", scoring=scoring)
+            return Election(
+                budget=budget, costs=costs, ballots=ballots, vote_type="ordinal", scoring=scoring
+            )
         if scoring is not None:
             raise PabulibFormatError("scoring applies to ordinal ballots only")
         if vote_type in ("approval", "choose-1"):
@@ -79,8 +95,7 @@ class PabulibInstance:
 
 def parse_pb(text: str) -> PabulibInstance:
     """Parse the text of a `.pb` file (LF or CRLF line ends, `;` separated, CSV quoting)."""
-    if text.startswith("\ufeff"):
-        text = text[1:]
+    text = text.removeprefix("\ufeff")
     instance = PabulibInstance()
     section = None
     seen: set[str] = set()
@@ -97,7 +112,9 @@ def parse_pb(text: str) -> PabulibInstance:
             _check_header(section, header)
             continue
         if section is None:
-            raise PabulibFormatError(f"line {line_number}: expected a section title (META, PROJECTS, VOTES)")
+            raise PabulibFormatError(
+                f"line {line_number}: expected a section title (META, PROJECTS, VOTES)"
+            )
         if section == "META":
             if len(row) < 2:
                 raise PabulibFormatError(f"line {line_number}: a META row is key;value")
@@ -111,7 +128,9 @@ def parse_pb(text: str) -> PabulibInstance:
         if section == "PROJECTS":
             project_id = columns[_PROJECT_KEY]
             if project_id in instance.projects:
-                raise PabulibFormatError(f"line {line_number}: project {project_id!r} appears twice")
+                raise PabulibFormatError(
+                    f"line {line_number}: project {project_id!r} appears twice"
+                )
             instance.projects[project_id] = columns
         else:
             instance.votes.append(columns)
@@ -136,23 +155,41 @@ def write_pb(instance: PabulibInstance) -> str:
     writer = csv.writer(out, delimiter=";", lineterminator="\n")
     _write_section(writer, "META", ["key", "value"], [[key, value] for key, value in meta.items()])
     project_columns = _columns([_PROJECT_KEY, "cost"], instance.projects.values())
-    _write_section(writer, "PROJECTS", project_columns,
-                   [[columns.get(c, "") for c in project_columns] for columns in instance.projects.values()])
+    _write_section(
+        writer,
+        "PROJECTS",
+        project_columns,
+        [[columns.get(c, "") for c in project_columns] for columns in instance.projects.values()],
+    )
     vote_columns = _columns([_VOTER_KEY, "vote"], instance.votes)
-    _write_section(writer, "VOTES", vote_columns,
-                   [[vote.get(c, "") for c in vote_columns] for vote in instance.votes])
+    _write_section(
+        writer,
+        "VOTES",
+        vote_columns,
+        [[vote.get(c, "") for c in vote_columns] for vote in instance.votes],
+    )
     return out.getvalue()
 
 
-def instance_from_election(election: Election, meta: Mapping[str, str] | None = None) -> PabulibInstance:
+def instance_from_election(
+    election: Election, meta: Mapping[str, str] | None = None
+) -> PabulibInstance:
     """A `.pb` instance holding `election` (voters numbered from 1), with extra META entries."""
-    instance = PabulibInstance(meta={
-        "budget": str(election.budget),
-        "vote_type": election.vote_type,
-        **({"scoring_fn": ",".join(map(str, election.scoring))} if election.scoring is not None else {}),
-        **dict(meta or {}),
-    })
-    instance.projects = {pid: {_PROJECT_KEY: pid, "cost": str(cost)} for pid, cost in election.costs.items()}
+    instance = PabulibInstance(
+        meta={
+            "budget": str(election.budget),
+            "vote_type": election.vote_type,
+            **(
+                {"scoring_fn": ",".join(map(str, election.scoring))}
+                if election.scoring is not None
+                else {}
+            ),
+            **dict(meta or {}),
+        }
+    )
+    instance.projects = {
+        pid: {_PROJECT_KEY: pid, "cost": str(cost)} for pid, cost in election.costs.items()
+    }
     for number, ballot in enumerate(election.ballots, start=1):
         vote = {_VOTER_KEY: str(number), "vote": ",".join(ballot)}
         if election.vote_type == "cumulative":
@@ -162,7 +199,11 @@ def instance_from_election(election: Election, meta: Mapping[str, str] | None = 
 
 
 def _check_header(section: str, header: list[str]) -> None:
-    needed = {"META": ["key", "value"], "PROJECTS": [_PROJECT_KEY, "cost"], "VOTES": [_VOTER_KEY, "vote"]}
+    needed = {
+        "META": ["key", "value"],
+        "PROJECTS": [_PROJECT_KEY, "cost"],
+        "VOTES": [_VOTER_KEY, "vote"],
+    }
     if section == "META":
         if len(header) < 2:
             raise PabulibFormatError("the META header is key;value")
@@ -194,9 +235,13 @@ def _points_ballot(vote: Mapping[str, str]) -> dict[str, int]:
     projects = _listed(vote.get("vote", ""))
     points = _listed(vote.get("points", ""))
     if len(points) != len(projects):
-        raise PabulibFormatError(f"voter {vote.get(_VOTER_KEY)!r}: {len(projects)} projects but {len(points)} points")
-    return {pid: _whole_amount(given, 1, f"the points of voter {vote.get(_VOTER_KEY)!r}")
-            for pid, given in zip(projects, points)}
+        raise PabulibFormatError(
+            f"voter {vote.get(_VOTER_KEY)!r}: {len(projects)} projects but {len(points)} points"
+        )
+    return {
+        pid: _whole_amount(given, 1, f"the points of voter {vote.get(_VOTER_KEY)!r}")
+        for pid, given in zip(projects, points)
+    }
 
 
 def _points_per_rank(scoring_fn: str | None) -> tuple[int, ...] | None:
@@ -218,7 +263,9 @@ def _whole_amount(text: str | None, scale: int, what: str) -> int:
     except (ValueError, ZeroDivisionError):
         raise PabulibFormatError(f"{what} is not a number: {text!r}") from None
     if amount.denominator != 1:
-        raise PabulibFormatError(f"{what} ({text}) is not a whole amount; count in smaller units (scale)")
+        raise PabulibFormatError(
+            f"{what} ({text}) is not a whole amount; count in smaller units (scale)"
+        )
     return int(amount)
 
 

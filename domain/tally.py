@@ -4,6 +4,7 @@ Every decision is exact (integers and fractions, never floats) and the Method of
 fast enough to step its "add one" completion through real city-wide elections. `docs/tally.md`
 describes the rules, the completions and the tie-breaking in words.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -12,8 +13,8 @@ from collections import Counter, defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
-from heapq import heapify, heappop, heappush
-from itertools import accumulate
+from heapq import heapify, heappop, heappush, heapreplace
+from itertools import accumulate, chain
 from operator import mul
 from types import MappingProxyType
 
@@ -67,7 +68,7 @@ class TallyOutcome:
 
 
 def ballot_from_ranking(ranking: Sequence[str]) -> dict[str, int]:
-    """An ordinal ballot from project ids listed best first (the values, 1 = best, are informative)."""
+    """An ordinal ballot from project ids listed best first (values: the rank, 1 = best)."""
     if len(set(ranking)) != len(ranking):
         raise TallyError("a ranking names each project once")
     return {project_id: position for position, project_id in enumerate(ranking, start=1)}
@@ -90,7 +91,9 @@ def run_tally(
     if rule not in RULES:
         raise TallyError(f"unknown rule {rule!r}; choose one of {', '.join(RULES)}")
     if completion not in COMPLETIONS:
-        raise TallyError(f"unknown completion {completion!r}; choose one of {', '.join(COMPLETIONS)}")
+        raise TallyError(
+            f"unknown completion {completion!r}; choose one of {', '.join(COMPLETIONS)}"
+        )
     if completion != "none" and rule != "mes":
         raise TallyError("a completion applies to the Method of Equal Shares (rule 'mes') only")
     if not isinstance(seed, str):
@@ -166,7 +169,9 @@ class _Profile:
             raise TallyError("expected an Election")
         vote_type = election.vote_type
         if vote_type not in VOTE_TYPES:
-            raise TallyError(f"unknown vote type {vote_type!r}; choose one of {', '.join(VOTE_TYPES)}")
+            raise TallyError(
+                f"unknown vote type {vote_type!r}; choose one of {', '.join(VOTE_TYPES)}"
+            )
         if not _is_int(election.budget) or election.budget < 0:
             raise TallyError("the budget must be a whole, non-negative amount of money units")
         if not isinstance(election.costs, Mapping):
@@ -181,28 +186,29 @@ class _Profile:
         if election.scoring is not None and vote_type != "ordinal":
             raise TallyError("scoring (points per rank) applies to ordinal ballots only")
         number = {project_id: index for index, project_id in enumerate(ids)}
-        if vote_type in _APPROVAL_LIKE:
-            named = [_approval_ballot(ballot, number, vote_type) for ballot in election.ballots]
-            points = [{p: 1 for p in ballot} for ballot in named]
-        elif vote_type == "cumulative":
-            points = [_cumulative_ballot(ballot, number) for ballot in election.ballots]
-        else:
-            points = _ordinal_points(election.ballots, number, election.scoring)
         scores = [0] * len(ids)
         supporters = [0] * len(ids)
-        for ballot in points:
-            for project, given in ballot.items():
-                scores[project] += given
-                supporters[project] += 1
         distinct: tuple[tuple[tuple[int, ...], int], ...] = ()
         if vote_type in _APPROVAL_LIKE:
-            distinct = tuple(Counter(tuple(sorted(ballot)) for ballot in points).items())
+            approved = [_approval_ballot(ballot, number, vote_type) for ballot in election.ballots]
+            for project, votes in Counter(chain.from_iterable(approved)).items():
+                scores[project] = supporters[project] = votes
+            distinct = tuple(Counter(map(tuple, map(sorted, approved))).items())
+        else:
+            if vote_type == "cumulative":
+                points = [_cumulative_ballot(ballot, number) for ballot in election.ballots]
+            else:
+                points = _ordinal_points(election.ballots, number, election.scoring)
+            for ballot in points:
+                for project, given in ballot.items():
+                    scores[project] += given
+                    supporters[project] += 1
         return cls(
             vote_type=vote_type,
             ids=ids,
             costs=tuple(election.costs[project_id] for project_id in ids),
             budget=election.budget,
-            num_voters=len(points),
+            num_voters=len(election.ballots),
             scores=tuple(scores),
             supporters=tuple(supporters),
             distinct_ballots=distinct,
@@ -223,13 +229,20 @@ def _project_number(project_id: object, number: Mapping[str, int]) -> int:
 
 
 def _approval_ballot(ballot: Ballot, number: Mapping[str, int], vote_type: str) -> list[int]:
-    items = _ballot_items(ballot)
-    if vote_type == "choose-1" and len(items) > 1:
+    if not isinstance(ballot, Mapping):
+        raise TallyError("a ballot maps project ids to points")
+    if vote_type == "choose-1" and len(ballot) > 1:
         raise TallyError("a choose-1 ballot names one project at most")
-    for project_id, mark in items:
-        if mark != 1 or not _is_int(mark):
-            raise TallyError(f"an approval ballot marks each approved project with 1, not {mark!r}")
-    return [_project_number(project_id, number) for project_id, _ in items]
+    marks = list(ballot.values())
+    # Checked in bulk (real elections have many ballots); a bad mark is then looked up.
+    if marks.count(1) != len(marks) or not set(map(type, marks)) <= {int}:
+        mark = next(mark for mark in marks if mark != 1 or not _is_int(mark))
+        raise TallyError(f"an approval ballot marks each approved project with 1, not {mark!r}")
+    try:
+        return list(map(number.__getitem__, ballot))
+    except (KeyError, TypeError):
+        unknown = next(project_id for project_id in ballot if project_id not in number)
+        raise TallyError(f"a ballot names an unknown project {unknown!r}") from None
 
 
 def _cumulative_ballot(ballot: Ballot, number: Mapping[str, int]) -> dict[int, int]:
@@ -245,8 +258,10 @@ def _cumulative_ballot(ballot: Ballot, number: Mapping[str, int]) -> dict[int, i
 def _ordinal_points(
     ballots: Sequence[Ballot], number: Mapping[str, int], scoring: Sequence[int] | None
 ) -> list[dict[int, int]]:
-    rankings = [[_project_number(project_id, number) for project_id, _ in _ballot_items(ballot)]
-                for ballot in ballots]
+    rankings = [
+        [_project_number(project_id, number) for project_id, _ in _ballot_items(ballot)]
+        for ballot in ballots
+    ]
     if scoring is None:
         longest = max((len(ranking) for ranking in rankings), default=0)
         scoring = range(longest, 0, -1)
@@ -255,7 +270,10 @@ def _ordinal_points(
     per_rank = list(scoring)
     # Ranks beyond the scoring list earn nothing but still count the project as named.
     return [
-        {project: per_rank[rank] if rank < len(per_rank) else 0 for rank, project in enumerate(ranking)}
+        {
+            project: per_rank[rank] if rank < len(per_rank) else 0
+            for rank, project in enumerate(ranking)
+        }
         for ranking in rankings
     ]
 
@@ -273,7 +291,9 @@ def _tie_break_ranks(profile: _Profile, keys: tuple[str, ...], seed: str) -> lis
         "lot": lot,
     }
     parts = [key_of[key] for key in keys] + [key_of["id"]]
-    order = sorted(range(len(profile.ids)), key=lambda project: tuple(part(project) for part in parts))
+    order = sorted(
+        range(len(profile.ids)), key=lambda project: tuple(part(project) for part in parts)
+    )
     rank = [0] * len(order)
     for place, project in enumerate(order):
         rank[project] = place
@@ -284,7 +304,7 @@ def _tie_break_ranks(profile: _Profile, keys: tuple[str, ...], seed: str) -> lis
 
 
 def _greedy(profile: _Profile, rank: Sequence[int], already: Sequence[int] = ()) -> list[int]:
-    """Projects by score (ties by rank), each taken if it still fits; projects nobody chose never win."""
+    """Projects by score (ties by rank), each taken if it still fits; score 0 never wins."""
     taken = set(already)
     left = profile.budget - sum(profile.costs[p] for p in taken)
     candidates = [p for p, score in enumerate(profile.scores) if score > 0 and p not in taken]
@@ -315,15 +335,21 @@ class _ApprovalIndex:
         self.supporters = supporters
         self.support = [sum(self.group_weight[g] for g in groups) for groups in supporters]
         self.light_voters = [
-            [g for g in groups for _ in range(self.group_weight[g]) if self.group_weight[g] < self._HEAVY_GROUP]
+            [
+                g
+                for g in groups
+                for _ in range(self.group_weight[g])
+                if self.group_weight[g] < self._HEAVY_GROUP
+            ]
             for groups in supporters
         ]
         self.heavy_groups = [
-            [g for g in groups if self.group_weight[g] >= self._HEAVY_GROUP] for groups in supporters
+            [g for g in groups if self.group_weight[g] >= self._HEAVY_GROUP]
+            for groups in supporters
         ]
 
     def overlapping(self) -> list[list[int]]:
-        """For each project, the projects sharing at least one supporter with it (itself included)."""
+        """For each project, the projects sharing a supporter with it (itself included)."""
         masks = []
         for groups in self.supporters:
             bits = bytearray(len(self.group_weight) // 8 + 1)
@@ -341,7 +367,7 @@ def _sequential_phragmen(profile: _Profile, rank: Sequence[int]) -> list[int]:
 
     Each round selects the project whose supporters would end with the lowest common load
     (their loads plus its cost, shared). When several projects tie for that load and any of them
-    no longer fits the budget, the count stops (pabutools' rule; it does not depend on the tie order).
+    no longer fits the budget, the count stops (pabutools' rule; the tie order does not matter).
     """
     index = _ApprovalIndex(profile)
     weight = index.group_weight
@@ -419,7 +445,7 @@ _ERROR_LIMIT = 1 << (_SCALE_BITS - 24)
 _KEY_UNIT = 1 << 64
 _NEVER = _KEY_UNIT + 1
 # add1 steps are computed in blocks from the top down, so each run can borrow lower bounds from
-# the run one step above it (see _EqualSharesRun._borrow_bounds).
+# the run one step above it (see _EqualSharesRun).
 _STEP_BLOCK = 8
 
 
@@ -443,7 +469,9 @@ class _EqualShares:
         self.total_candidate_cost = sum(profile.costs[p] for p in self.candidates)
         self.exact_runs = 0
 
-    def run(self, per_voter_budget: Fraction, donor: _EqualSharesRun | None = None) -> _EqualSharesRun:
+    def run(
+        self, per_voter_budget: Fraction, donor: _EqualSharesRun | None = None
+    ) -> _EqualSharesRun:
         try:
             return _EqualSharesRun(self, per_voter_budget, exact=False, donor=donor)
         except _Undecided:
@@ -468,13 +496,22 @@ class _EqualSharesRun:
 
     Fast pass: class budgets are integers in units of 2**-64 with a global error bound, so each
     project's payment is known within an interval and a decision is taken only when the intervals
-    prove it (_Undecided otherwise). Exact pass (`exact=True`): the same steps on fractions, error 0.
+    prove it (_Undecided otherwise). Exact pass (`exact=True`): the same steps in fractions.
+
+    A run may follow a donor: a run with a higher per-voter budget. While both have selected the
+    same projects, every budget here is at most the donor's, so every price at least the donor's:
+    the donor's lower bounds hold here too. The classes are the same as well (they depend on the
+    selections only), so the donor's class of each voter and its counts per class are reused.
     """
 
     _EXHAUSTED = 0  # the class of voters with nothing left
 
     def __init__(
-        self, counter: _EqualShares, per_voter_budget: Fraction, *, exact: bool,
+        self,
+        counter: _EqualShares,
+        per_voter_budget: Fraction,
+        *,
+        exact: bool,
         donor: _EqualSharesRun | None,
     ) -> None:
         self.counter = counter
@@ -488,65 +525,62 @@ class _EqualSharesRun:
             self.scale = 1 << _SCALE_BITS
             start = per_voter_budget.numerator * self.scale // per_voter_budget.denominator
             self.error = 1  # the flooring of the per-voter budget
+        self.scaled_costs = [cost * self.scale for cost in counter.profile.costs]
         self.class_budget: list[int | Fraction] = [0, start]
         self.class_of = [1] * len(counter.index.group_weight)
-        self.scaled_costs = [cost * self.scale for cost in counter.profile.costs]
         # Payment bounds per project: (low numerator, low denominator, high numerator, high
         # denominator) of the equal payment, in scaled money units; None once a supporter paid.
         self.bounds: list[tuple | None] = [None] * len(self.scaled_costs)
+        self.dirtied_in = [-1] * len(self.scaled_costs)  # the last round whose charge touched it
         # A lower bound on each project's price per unit of cost, in units of 1 / _KEY_UNIT.
         self.keys = [_NEVER] * len(self.scaled_costs)
         self.heap: list[tuple[int, int, int]] = []
         self.winners: list[int] = []
         self.total_cost = 0
-        # Per round, the keys before charging: lower bounds for a run with a lower per-voter budget.
-        self.snapshots: list[list[int]] = []
-        self._count(donor)
+        # What a run with a lower per-voter budget can reuse, per round: the lower bounds found,
+        # each voter's class, the classes that paid, and the supporters counted per class.
+        self.round_keys: list[list[int]] = []
+        self.round_classes: list[list[int]] = []
+        self.round_payers: list[list[int]] = []
+        self.round_counts: list[dict[int, tuple[list[int], Counter]]] = []
+        self.donor = donor
+        self._count()
+        self.donor = None
 
-    def _count(self, donor: _EqualSharesRun | None) -> None:
+    def forget_rounds(self) -> None:
+        """Drop what only a following run needs."""
+        self.round_keys, self.round_classes, self.round_payers, self.round_counts = [], [], [], []
+
+    def _count(self) -> None:
         costs = self.counter.profile.costs
         support = self.counter.index.support
+        each, per = self.per_voter_budget.numerator, self.per_voter_budget.denominator
         for project in self.counter.candidates:
             # Round one: every voter holds the per-voter budget, so a project is affordable iff its
             # supporters hold its cost, and then all pay the equal share cost / supporters.
-            if support[project] * self.per_voter_budget >= costs[project]:
+            if support[project] * each >= costs[project] * per:
                 share = (self.scaled_costs[project], support[project])
                 self.bounds[project] = share + share
                 self.keys[project] = _KEY_UNIT // support[project]
                 self.heap.append((self.keys[project], self.counter.rank[project], project))
         heapify(self.heap)
-        following = donor
         while True:
-            if following is not None:
-                self._borrow_bounds(following.snapshots[len(self.winners)])
-            chosen = self._select()
-            self.snapshots.append(list(self.keys))
+            turn = len(self.winners)
+            donor = self.donor
+            self.round_classes.append(donor.round_classes[turn] if donor else list(self.class_of))
+            self.round_counts.append({})
+            chosen = self._select(donor.round_keys[turn] if donor else None)
+            self.round_keys.append(
+                list(map(max, self.keys, donor.round_keys[turn])) if donor else list(self.keys)
+            )
             if chosen is None:
                 return
-            if following is not None:
-                turn = len(self.winners)
-                if turn >= len(following.winners) or following.winners[turn] != chosen:
-                    following = None
-            self._charge(chosen)
+            if donor and (turn >= len(donor.winners) or donor.winners[turn] != chosen):
+                self.class_of = list(donor.round_classes[turn])
+                self.donor = donor = None
+            self._charge(chosen, donor.round_payers[turn] if donor else None)
 
-    def _borrow_bounds(self, donor_keys: list[int]) -> None:
-        """Raise lower bounds to those of a run with a higher per-voter budget and the same winners
-        so far: with the same selections, more money per voter means every budget is at least as
-        high, so every price is at most as high (and what it cannot afford, this run cannot)."""
-        keys = self.keys
-        heap = []
-        for key, place, project in self.heap:
-            borrowed = donor_keys[project]
-            if borrowed == _NEVER:
-                keys[project] = _NEVER
-                continue
-            if borrowed > key:
-                key = keys[project] = borrowed
-            heap.append((key, place, project))
-        heapify(heap)
-        self.heap = heap
-
-    def _select(self) -> int | None:
+    def _select(self, donor_keys: list[int] | None) -> int | None:
         """The project with the lowest price per unit of cost (ties by rank), or None."""
         heap, bounds, keys = self.heap, self.bounds, self.keys
         best = -1
@@ -554,6 +588,14 @@ class _EqualSharesRun:
         examined = []
         while heap:
             key, place, project = heap[0]
+            if donor_keys is not None and donor_keys[project] > key:
+                # The donor knows better: raise this project's bound (drop it, if unaffordable).
+                key = keys[project] = donor_keys[project]
+                if key == _NEVER:
+                    heappop(heap)
+                else:
+                    heapreplace(heap, (key, place, project))
+                continue
             if best >= 0 and key > best_ceiling:
                 break  # its lower bound already exceeds the best price: it cannot win this round
             heappop(heap)
@@ -564,8 +606,9 @@ class _EqualSharesRun:
                     keys[project] = _NEVER  # unaffordable now, so for the rest of the run
                     continue
                 bounds[project] = found
-                key = max(key, found[0] * _KEY_UNIT // (found[1] * self.scaled_costs[project]))
-                keys[project] = key
+                key = keys[project] = max(
+                    key, found[0] * _KEY_UNIT // (found[1] * self.scaled_costs[project])
+                )
             examined.append((key, place, project))
             if best < 0 or self._cheaper(project, best):
                 best = project
@@ -577,8 +620,8 @@ class _EqualSharesRun:
         return best if best >= 0 else None
 
     def _cheaper(self, project: int, other: int) -> bool:
-        """Whether `project` comes before `other`: a lower price per unit of cost, or tied and ranked
-        first. Raises _Undecided when the bounds overlap without being the same exact value."""
+        """Whether `project` comes before `other`: a lower price per unit of cost, or tied and
+        ranked first. Raises _Undecided when the bounds overlap without being one exact value."""
         low, low_den, high, high_den = self.bounds[project]
         o_low, o_low_den, o_high, o_high_den = self.bounds[other]
         cost, o_cost = self.counter.profile.costs[project], self.counter.profile.costs[other]
@@ -591,6 +634,23 @@ class _EqualSharesRun:
             return self.counter.rank[project] < self.counter.rank[other]
         raise _Undecided
 
+    def _supporters_per_class(self, project: int) -> tuple[list[int], Counter]:
+        """The classes of `project`'s supporters (in the donor's budget order if it has them) and
+        how many voters each holds; the donor's count serves while no supporter paid since."""
+        turn = len(self.winners)
+        if self.donor is not None:
+            for earlier in range(turn, self.dirtied_in[project], -1):
+                counted = self.donor.round_counts[earlier].get(project)
+                if counted is not None:
+                    return counted
+        index = self.counter.index
+        class_of = self.round_classes[turn]
+        voters = Counter(map(class_of.__getitem__, index.light_voters[project]))
+        for group in index.heavy_groups[project]:
+            voters[class_of[group]] += index.group_weight[group]
+        voters.pop(self._EXHAUSTED, None)
+        return list(voters), voters
+
     def _payment_bounds(self, project: int) -> tuple | None:
         """Bounds on the equal payment of `project`'s supporters, or None if they cannot afford it.
 
@@ -598,31 +658,35 @@ class _EqualSharesRun:
         the tracked ones, so solving with all budgets raised (lowered) by the error bounds it from
         below (above). Classes sorted by budget make the poor ones a prefix, found by bisection.
         """
-        index = self.counter.index
-        class_of = self.class_of
-        voters = Counter(map(class_of.__getitem__, index.light_voters[project]))
-        for group in index.heavy_groups[project]:
-            voters[class_of[group]] += index.group_weight[group]
-        voters.pop(self._EXHAUSTED, None)
-        if not voters:
-            return None
-        classes = sorted(voters, key=self.class_budget.__getitem__)
+        classes, voters = self._supporters_per_class(project)
+        classes = sorted(classes, key=self.class_budget.__getitem__)
+        self.round_counts[-1][project] = (classes, voters)
         values = list(map(self.class_budget.__getitem__, classes))
+        error = self.error
+        spent = bisect_right(values, -error)  # classes that certainly have nothing left
+        if spent:
+            classes, values = classes[spent:], values[spent:]
+        if not values:
+            return None
         weights = list(map(voters.__getitem__, classes))
         weight_before = list(accumulate(weights, initial=0))
         money_before = list(accumulate(map(mul, weights, values), initial=0))
         cost = self.scaled_costs[project]
-        error = self.error
         slack = error * weight_before[-1]
         if money_before[-1] + slack < cost:
             return None
         if money_before[-1] - slack < cost:
             raise _Undecided
-        return (_equal_payment(values, money_before, weight_before, cost, error)
-                + _equal_payment(values, money_before, weight_before, cost, -error))
+        return _equal_payment(values, money_before, weight_before, cost, error) + _equal_payment(
+            values, money_before, weight_before, cost, -error
+        )
 
-    def _charge(self, project: int) -> None:
-        """Every supporter pays the equal share (or all they have): their class moves on."""
+    def _charge(self, project: int, payers: list[int] | None) -> None:
+        """Every supporter pays the equal share (or all they have): their class moves on.
+
+        `payers`, from a donor with the same selections, are the classes that pay, in the order
+        their successors are numbered; without them the classes are found and numbered here.
+        """
         low, low_den, high, high_den = self.bounds[project]
         if self.exact:
             payment: int | Fraction = Fraction(low, low_den)
@@ -631,25 +695,37 @@ class _EqualSharesRun:
             self.error += (high * low_den - low * high_den) // (2 * low_den * high_den) + 2
             if self.error > _ERROR_LIMIT:
                 raise _Undecided
+        class_budget = self.class_budget
+        if payers is None:
+            payers = self._move_supporters(project, payment)
+        else:
+            class_budget.extend([class_budget[old] - payment for old in payers])
+        self.round_payers.append(payers)
+        bounds, dirtied_in, turn = self.bounds, self.dirtied_in, len(self.winners)
+        for other in self.counter.overlapping[project]:
+            bounds[other] = None
+            dirtied_in[other] = turn
+        self.winners.append(project)
+        self.total_cost += self.counter.profile.costs[project]
+
+    def _move_supporters(self, project: int, payment: int | Fraction) -> list[int]:
+        """Give each paying class a successor with `payment` less (or the exhausted class) and move
+        the supporters there; returns the paying classes in the order of their successors."""
         supporters = self.counter.index.supporters[project]
         class_of, class_budget = self.class_of, self.class_budget
         before = list(map(class_of.__getitem__, supporters))
-        paying = list(set(before) - {self._EXHAUSTED})
-        moved_to = dict(zip(paying, range(len(class_budget), len(class_budget) + len(paying))))
+        payers = list(set(before) - {self._EXHAUSTED})
+        moved_to = dict(zip(payers, range(len(class_budget), len(class_budget) + len(payers))))
         moved_to[self._EXHAUSTED] = self._EXHAUSTED
-        class_budget.extend([class_budget[old] - payment for old in paying])
+        class_budget.extend([class_budget[old] - payment for old in payers])
         exhausted = -self.error  # at or below this a class certainly has nothing left
-        if min(class_budget[-len(paying):], default=0) <= exhausted:
-            for old in paying:
+        if min(class_budget[-len(payers) :], default=0) <= exhausted:
+            for old in payers:
                 if class_budget[moved_to[old]] <= exhausted:
                     moved_to[old] = self._EXHAUSTED
         for group, new in zip(supporters, map(moved_to.__getitem__, before)):
             class_of[group] = new
-        bounds = self.bounds
-        for other in self.counter.overlapping[project]:
-            bounds[other] = None
-        self.winners.append(project)
-        self.total_cost += self.counter.profile.costs[project]
+        return payers
 
 
 def _equal_payment(
@@ -665,7 +741,9 @@ def _equal_payment(
     while low < high:
         middle = (low + high) // 2
         poorer = weight_before[middle]
-        if (values[middle] + shift) * (voters - poorer) >= cost - money_before[middle] - shift * poorer:
+        if (values[middle] + shift) * (voters - poorer) >= cost - money_before[
+            middle
+        ] - shift * poorer:
             high = middle
         else:
             low = middle + 1
@@ -685,6 +763,7 @@ def _raise_voter_budget(
     """
     budget = counter.profile.budget
     current = counter.run(start)
+    current.forget_rounds()
     if stop_when_exhaustive and counter.is_exhaustive(current):
         return current
     last_step = None if stop_when_exhaustive else budget // increment
@@ -696,7 +775,11 @@ def _raise_voter_budget(
         block: dict[int, _EqualSharesRun] = {}
         donor = None
         for later in range(top, step, -1):
-            block[later] = donor = counter.run(start + later * increment, donor)
+            block[later] = counter.run(start + later * increment, donor)
+            if donor is not None:
+                donor.forget_rounds()
+            donor = block[later]
+        donor.forget_rounds()
         for later in range(step + 1, top + 1):
             run = block[later]
             if run.total_cost > budget:

@@ -4,6 +4,7 @@ This package module holds what both parity test modules need: turning an electio
 pabutools objects and running the pabutools rule that corresponds to a rule and completion,
 with the tie-breaking order Buurtbudget documents (computed here independently of domain.tally).
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -66,13 +67,20 @@ def pabutools_election(election: Election) -> tuple[Instance, object]:
     projects = {pid: Project(pid, cost) for pid, cost in election.costs.items()}
     instance = Instance(projects.values(), budget_limit=election.budget)
     if election.vote_type in ("approval", "choose-1"):
-        profile = ApprovalProfile([ApprovalBallot(projects[pid] for pid in ballot) for ballot in election.ballots])
+        profile = ApprovalProfile(
+            [ApprovalBallot(projects[pid] for pid in ballot) for ballot in election.ballots]
+        )
     elif election.vote_type == "cumulative":
         profile = CumulativeProfile(
-            [CumulativeBallot({projects[pid]: points for pid, points in ballot.items()}) for ballot in election.ballots]
+            [
+                CumulativeBallot({projects[pid]: points for pid, points in ballot.items()})
+                for ballot in election.ballots
+            ]
         )
     else:
-        profile = OrdinalProfile([OrdinalBallot(projects[pid] for pid in ballot) for ballot in election.ballots])
+        profile = OrdinalProfile(
+            [OrdinalBallot(projects[pid] for pid in ballot) for ballot in election.ballots]
+        )
     return instance, profile
 
 
@@ -114,13 +122,15 @@ def pabutools_winners(
     """The winners pabutools selects (in its selection order) for one of our rules/completions.
 
     Projects without a vote (or points) are left out: pabutools funds them last when money is
-    left, Buurtbudget never funds them (see docs/tally.md); nothing else changes by leaving them out.
+    left, Buurtbudget never funds them (see docs/tally.md); leaving them out changes nothing else.
     """
     mes = {"sat_class": Cost_Sat, "tie_breaking": rule_tie_breaking}
     if rule == "mes" and profile.num_ballots() == 0:
         return []  # nothing to share out (pabutools' add1 would step by 0 forever)
     if rule == "greedy":
-        outcome = greedy_utilitarian_welfare(instance, profile, sat_class=sat_class, tie_breaking=rule_tie_breaking)
+        outcome = greedy_utilitarian_welfare(
+            instance, profile, sat_class=sat_class, tie_breaking=rule_tie_breaking
+        )
     elif rule == "phragmen":
         outcome = sequential_phragmen(instance, profile, tie_breaking=rule_tie_breaking)
     elif completion == "none":
@@ -129,14 +139,22 @@ def pabutools_winners(
         outcome = method_of_equal_shares(instance, profile, voter_budget_increment=increment, **mes)
     elif completion == "add1":
         outcome = exhaustion_by_budget_increase(
-            instance, profile, method_of_equal_shares, dict(mes),
-            exhaustive_stop=False, budget_step=profile.num_ballots() * increment,
+            instance,
+            profile,
+            method_of_equal_shares,
+            dict(mes),
+            exhaustive_stop=False,
+            budget_step=profile.num_ballots() * increment,
         )
     else:
         outcome = completion_by_rule_combination(
-            instance, profile, [method_of_equal_shares, greedy_utilitarian_welfare],
-            [{"voter_budget_increment": increment, **mes},
-             {"sat_class": Cost_Sat, "tie_breaking": rule_tie_breaking}],
+            instance,
+            profile,
+            [method_of_equal_shares, greedy_utilitarian_welfare],
+            [
+                {"voter_budget_increment": increment, **mes},
+                {"sat_class": Cost_Sat, "tie_breaking": rule_tie_breaking},
+            ],
         )
     scores = profile.as_sat_profile(sat_class)
     return [project.name for project in outcome if scores.total_satisfaction_project(project) > 0]

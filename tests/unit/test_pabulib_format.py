@@ -1,7 +1,8 @@
-"""The pabulib .pb format: parsing (LF or CRLF, quoting, spaces), elections from it, writing it back.
+"""The pabulib .pb format: parsing (LF or CRLF, quoting, spaces), elections from it, writing it.
 
 Written files must read back the same, in our parser and in pabutools' (the reference reader).
 """
+
 from __future__ import annotations
 
 import re
@@ -9,7 +10,13 @@ import re
 import pytest
 from pabutools.election.pabulib import parse_pabulib_from_string
 
-from domain.pabulib import PabulibFormatError, PabulibInstance, instance_from_election, parse_pb, write_pb
+from domain.pabulib import (
+    PabulibFormatError,
+    PabulibInstance,
+    instance_from_election,
+    parse_pb,
+    write_pb,
+)
 from domain.tally import Election, ballot_from_ranking
 
 APPROVAL_FILE = """META
@@ -51,8 +58,12 @@ def test_a_file_becomes_meta_projects_and_votes_as_written():
 
 def test_a_file_becomes_an_election_with_whole_amounts():
     election = parse_pb(APPROVAL_FILE).election()
-    assert election == Election(budget=100000, costs={"1": 60000, "2": 30000, "10": 50000},
-                                ballots=[{"1": 1, "2": 1}, {"10": 1}, {}], vote_type="approval")
+    assert election == Election(
+        budget=100000,
+        costs={"1": 60000, "2": 30000, "10": 50000},
+        ballots=[{"1": 1, "2": 1}, {"10": 1}, {}],
+        vote_type="approval",
+    )
 
 
 def test_crlf_line_ends_spaces_after_separators_and_a_byte_order_mark_read_the_same():
@@ -62,7 +73,9 @@ def test_crlf_line_ends_spaces_after_separators_and_a_byte_order_mark_read_the_s
 
 
 def test_amounts_may_be_written_with_a_decimal_comma_and_be_scaled_to_cents():
-    text = APPROVAL_FILE.replace("budget;100000.0", "budget;1000,50").replace("30000;Mural", "12,25;Mural")
+    text = APPROVAL_FILE.replace("budget;100000.0", "budget;1000,50").replace(
+        "30000;Mural", "12,25;Mural"
+    )
     election = parse_pb(text).election(scale=100)
     assert election.budget == 100050
     assert election.costs["2"] == 1225
@@ -79,13 +92,15 @@ def test_cumulative_ballots_keep_their_points_and_ordinal_ballots_their_order():
         "voter_id;vote\nv1;1,2\nv2;10\nv3;\n", 'voter_id;vote;points\nv1;1,2;"3,1"\nv2;10;4\n'
     )
     assert parse_pb(cumulative).election().ballots == [{"1": 3, "2": 1}, {"10": 4}]
-    ordinal = APPROVAL_FILE.replace("vote_type;approval", "vote_type;ordinal\nscoring_fn;5,2,1").replace(
-        "v1;1,2", 'v1;"2,1,10"'
-    )
+    ordinal = APPROVAL_FILE.replace(
+        "vote_type;approval", "vote_type;ordinal\nscoring_fn;5,2,1"
+    ).replace("v1;1,2", 'v1;"2,1,10"')
     election = parse_pb(ordinal).election()
     assert list(election.ballots[0]) == ["2", "1", "10"]
     assert election.scoring == (5, 2, 1)
-    assert parse_pb(ordinal.replace("scoring_fn;5,2,1", "scoring_fn;Borda")).election().scoring is None
+    assert (
+        parse_pb(ordinal.replace("scoring_fn;5,2,1", "scoring_fn;Borda")).election().scoring is None
+    )
 
 
 @pytest.mark.parametrize(
@@ -94,7 +109,10 @@ def test_cumulative_ballots_keep_their_points_and_ordinal_ballots_their_order():
         (lambda t: t.replace("VOTES\nvoter_id;vote\nv1;1,2\nv2;10\nv3;\n", ""), "missing section"),
         (lambda t: t.replace("v2;10", "v2;11"), "unknown project"),
         (lambda t: t.replace("2;30000;Mural;1", "1;30000;Mural;1"), "appears twice"),
-        (lambda t: t.replace("project_id;cost;name;selected", "project_id;price;name;selected"), "lacks cost"),
+        (
+            lambda t: t.replace("project_id;cost;name;selected", "project_id;price;name;selected"),
+            "lacks cost",
+        ),
         (lambda t: t.replace("v3;", "v3;1;extra"), "fields"),
         (lambda t: "description;orphan\n" + t, "section title"),
     ],
@@ -118,11 +136,18 @@ def test_a_written_file_reads_back_the_same_in_our_parser():
 
 
 def test_a_written_file_is_complete_even_from_an_instance_without_meta():
-    instance = PabulibInstance(projects={"a": {"project_id": "a", "cost": "5"}},
-                               votes=[{"voter_id": "1", "vote": "a"}], meta={"budget": "10"})
+    instance = PabulibInstance(
+        projects={"a": {"project_id": "a", "cost": "5"}},
+        votes=[{"voter_id": "1", "vote": "a"}],
+        meta={"budget": "10"},
+    )
     meta = parse_pb(write_pb(instance)).meta
-    assert meta["num_projects"] == "1" and meta["num_votes"] == "1" and meta["vote_type"] == "unknown"
-    assert {"description", "country", "unit", "instance", "rule", "date_begin", "date_end"} <= set(meta)
+    assert (
+        meta["num_projects"] == "1" and meta["num_votes"] == "1" and meta["vote_type"] == "unknown"
+    )
+    assert {"description", "country", "unit", "instance", "rule", "date_begin", "date_end"} <= set(
+        meta
+    )
 
 
 def test_a_field_with_a_line_break_cannot_be_written():
@@ -133,13 +158,22 @@ def test_a_field_with_a_line_break_cannot_be_written():
 
 
 ELECTIONS = {
-    "approval": Election(budget=100, costs={"a": 40, "b": 30, "c;d": 50},
-                         ballots=[{"a": 1, "c;d": 1}, {"b": 1}, {}]),
-    "cumulative": Election(budget=100, costs={"a": 40, "b": 30}, ballots=[{"a": 3, "b": 2}, {"b": 5}],
-                           vote_type="cumulative"),
-    "ordinal": Election(budget=100, costs={"a": 40, "b": 30, "c": 50},
-                        ballots=[ballot_from_ranking(["c", "a"]), ballot_from_ranking(["a", "b", "c"])],
-                        vote_type="ordinal", scoring=(3, 2, 1)),
+    "approval": Election(
+        budget=100, costs={"a": 40, "b": 30, "c;d": 50}, ballots=[{"a": 1, "c;d": 1}, {"b": 1}, {}]
+    ),
+    "cumulative": Election(
+        budget=100,
+        costs={"a": 40, "b": 30},
+        ballots=[{"a": 3, "b": 2}, {"b": 5}],
+        vote_type="cumulative",
+    ),
+    "ordinal": Election(
+        budget=100,
+        costs={"a": 40, "b": 30, "c": 50},
+        ballots=[ballot_from_ranking(["c", "a"]), ballot_from_ranking(["a", "b", "c"])],
+        vote_type="ordinal",
+        scoring=(3, 2, 1),
+    ),
 }
 
 
@@ -157,9 +191,15 @@ def test_an_election_written_as_pb_reads_back_the_same_in_pabutools(vote_type):
     assert instance.budget_limit == election.budget
     assert {project.name: project.cost for project in instance} == dict(election.costs)
     if vote_type == "approval":
-        assert [{p.name for p in ballot} for ballot in profile] == [set(ballot) for ballot in election.ballots]
+        assert [{p.name for p in ballot} for ballot in profile] == [
+            set(ballot) for ballot in election.ballots
+        ]
     elif vote_type == "cumulative":
-        assert [{p.name: points for p, points in ballot.items()} for ballot in profile] == list(election.ballots)
+        assert [{p.name: points for p, points in ballot.items()} for ballot in profile] == list(
+            election.ballots
+        )
     else:
-        assert [[p.name for p in ballot] for ballot in profile] == [list(ballot) for ballot in election.ballots]
+        assert [[p.name for p in ballot] for ballot in profile] == [
+            list(ballot) for ballot in election.ballots
+        ]
         assert instance.meta["scoring_fn"] == "3,2,1"

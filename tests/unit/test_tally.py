@@ -3,6 +3,7 @@
 Every expected result here was worked out by hand (the comments show the arithmetic); the parity
 tests compare the same rules with pabutools on random and real elections.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -21,13 +22,17 @@ from domain.tally import (
 
 
 def approval(budget: int, costs: dict[str, int], *ballots: str | list[str]) -> Election:
-    """An approval election; each ballot lists the approved project ids ("ab" = projects a and b)."""
-    return Election(budget=budget, costs=costs, ballots=[dict.fromkeys(ballot, 1) for ballot in ballots])
+    """An approval election; a ballot lists the approved project ids ("ab": projects a and b)."""
+    return Election(
+        budget=budget, costs=costs, ballots=[dict.fromkeys(ballot, 1) for ballot in ballots]
+    )
 
 
 def lot_order(seed: str, *project_ids: str) -> list[str]:
     """The documented lot: ascending sha256 of the seed followed by the project id."""
-    return sorted(project_ids, key=lambda pid: hashlib.sha256((seed + pid).encode("utf-8")).hexdigest())
+    return sorted(
+        project_ids, key=lambda pid: hashlib.sha256((seed + pid).encode("utf-8")).hexdigest()
+    )
 
 
 # -- greedy ----------------------------------------------------------------------------------------
@@ -79,8 +84,12 @@ def test_ties_the_keys_leave_open_go_by_project_id():
 
 def test_greedy_on_cumulative_ballots_ranks_by_points_and_breaks_ties_by_the_number_of_voters():
     # Given a and b with 4 points each: a from one voter, b from two
-    election = Election(budget=10, costs={"a": 10, "b": 10, "c": 1},
-                        ballots=[{"a": 4}, {"b": 2, "c": 1}, {"b": 2}], vote_type="cumulative")
+    election = Election(
+        budget=10,
+        costs={"a": 10, "b": 10, "c": 1},
+        ballots=[{"a": 4}, {"b": 2, "c": 1}, {"b": 2}],
+        vote_type="cumulative",
+    )
     outcome = run_tally(election, "greedy", tie_break=("votes", "id"))
     # Then b (more voters) wins the tie and takes the whole budget
     assert outcome.winners == ("b",)
@@ -90,7 +99,9 @@ def test_greedy_on_cumulative_ballots_ranks_by_points_and_breaks_ties_by_the_num
 def test_greedy_on_ordinal_ballots_scores_each_rank():
     # Given rankings of three, scored 3/2/1 (Borda-like: the longest ballot has three ranks)
     ballots = [ballot_from_ranking(r) for r in (["x", "y", "z"], ["y", "x", "z"], ["y", "z", "x"])]
-    election = Election(budget=2, costs={"x": 1, "y": 1, "z": 1}, ballots=ballots, vote_type="ordinal")
+    election = Election(
+        budget=2, costs={"x": 1, "y": 1, "z": 1}, ballots=ballots, vote_type="ordinal"
+    )
     # Then y has 2+3+3 = 8 points, x 3+2+1 = 6, z 1+1+2 = 4
     outcome = run_tally(election, "greedy")
     assert outcome.scores == {"x": 6, "y": 8, "z": 4}
@@ -99,8 +110,13 @@ def test_greedy_on_ordinal_ballots_scores_each_rank():
 
 def test_ordinal_points_follow_the_given_scoring_and_ranks_beyond_it_earn_nothing():
     ballots = [ballot_from_ranking(["x", "y", "z"]), ballot_from_ranking(["z", "y"])]
-    election = Election(budget=3, costs={"x": 1, "y": 1, "z": 1}, ballots=ballots,
-                        vote_type="ordinal", scoring=(5, 1))
+    election = Election(
+        budget=3,
+        costs={"x": 1, "y": 1, "z": 1},
+        ballots=ballots,
+        vote_type="ordinal",
+        scoring=(5, 1),
+    )
     outcome = run_tally(election, "greedy")
     assert outcome.scores == {"x": 5, "y": 2, "z": 5}
     # x and z tie at 5 points and cost; z is named on more ballots (the "votes" key)
@@ -121,7 +137,7 @@ def test_mes_gives_a_minority_its_share_where_greedy_gives_everything_to_the_maj
     election = approval(40, {"a": 30, "b": 10, "c": 10}, "ac", "ac", "a", "b")
     # When greedy: a (3 votes) and c (2 votes) use everything
     assert run_tally(election, "greedy").winners == ("a", "c")
-    # When MES: a costs its three voters 10 each; then c's voters have nothing left, b's voter has 10
+    # When MES: a costs its three voters 10 each; c's voters have nothing left, b's voter has 10
     outcome = run_tally(election, "mes")
     assert outcome.winners == ("a", "b")
     assert outcome.per_voter_budget == 10
@@ -148,7 +164,9 @@ def test_mes_breaks_equal_prices_with_the_tie_break(seed):
     # Given a and b, same cost, same voters: each costs both voters everything they have
     election = approval(5, {"a": 5, "b": 5}, "ab", "ab")
     assert run_tally(election, "mes", tie_break=("id",)).winners == ("a",)
-    assert run_tally(election, "mes", tie_break=("lot",), seed=seed).winners == (lot_order(seed, "a", "b")[0],)
+    assert run_tally(election, "mes", tie_break=("lot",), seed=seed).winners == (
+        lot_order(seed, "a", "b")[0],
+    )
 
 
 def test_add1_raises_each_voters_budget_until_more_would_overspend():
@@ -168,7 +186,7 @@ def test_add1_raises_each_voters_budget_until_more_would_overspend():
 def test_add1_returns_the_last_result_that_fits_and_add1u_fills_up_greedily():
     # Given 10 for 2 voters (5 each) and two projects of 6, one per voter
     election = approval(10, {"a": 6, "b": 6}, "a", "b")
-    # At 5 each nothing is affordable; at 6 each both are, costing 12 > 10: add1 keeps the empty result
+    # At 5 each nothing is affordable; at 6 each both are, costing 12 > 10: add1 keeps nothing
     for completion in ("none", "add1", "add1-exhaustive"):
         outcome = run_tally(election, "mes", completion)
         assert (outcome.winners, outcome.per_voter_budget) == ((), 5)
@@ -207,7 +225,9 @@ def test_phragmen_buys_the_project_whose_voters_end_with_the_lowest_load():
     # By id, a; then b would load voter 1 with 2 + 2 = 4, c 3: c; then b (4 + 3 + 2 = 9 fits).
     assert run_tally(election, "phragmen", tie_break=("id",)).winners == ("a", "c", "b")
     # With 8, b no longer fits after a and c, and Phragmén stops.
-    assert run_tally(approval(8, election.costs, "ab", "a", "c"), "phragmen", tie_break=("id",)).winners == ("a", "c")
+    assert run_tally(
+        approval(8, election.costs, "ab", "a", "c"), "phragmen", tie_break=("id",)
+    ).winners == ("a", "c")
 
 
 def test_phragmen_stops_when_any_project_tied_for_the_lowest_load_no_longer_fits():
@@ -255,11 +275,25 @@ def test_mes_and_phragmen_refuse_ballots_with_points(rule):
         (Election(budget=10, costs={"a": 5}, ballots=[{"b": 1}]), "unknown project"),
         (Election(budget=10, costs={"a": 5}, ballots=[{"a": 2}]), "with 1"),
         (Election(budget=10, costs={"a": 5}, ballots=[["a"]]), "maps project ids"),  # type: ignore[list-item]
-        (Election(budget=10, costs={"a": 5, "b": 5}, ballots=[{"a": 1, "b": 1}], vote_type="choose-1"), "one project"),
-        (Election(budget=10, costs={"a": 5}, ballots=[{"a": -1}], vote_type="cumulative"), "at least 0"),
+        (
+            Election(
+                budget=10, costs={"a": 5, "b": 5}, ballots=[{"a": 1, "b": 1}], vote_type="choose-1"
+            ),
+            "one project",
+        ),
+        (
+            Election(budget=10, costs={"a": 5}, ballots=[{"a": -1}], vote_type="cumulative"),
+            "at least 0",
+        ),
         (Election(budget=10, costs={"a": 5}, ballots=[], vote_type="ranked"), "vote type"),
-        (Election(budget=10, costs={"a": 5}, ballots=[], scoring=(3, 2, 1)), "ordinal ballots only"),
-        (Election(budget=10, costs={"a": 5}, ballots=[], vote_type="ordinal", scoring=(3, -1)), "non-negative"),
+        (
+            Election(budget=10, costs={"a": 5}, ballots=[], scoring=(3, 2, 1)),
+            "ordinal ballots only",
+        ),
+        (
+            Election(budget=10, costs={"a": 5}, ballots=[], vote_type="ordinal", scoring=(3, -1)),
+            "non-negative",
+        ),
     ],
 )
 def test_an_invalid_election_is_refused_with_the_reason(election, message):
@@ -268,8 +302,18 @@ def test_an_invalid_election_is_refused_with_the_reason(election, message):
 
 
 def test_the_outcome_repeats_the_count_settings_and_scores_every_project():
-    outcome = run_tally(approval(10, {"a": 5, "b": 5, "c": 20}, "a", "ab"), "mes", "add1u",
-                        tie_break=("id",), seed="round-7")
-    assert (outcome.rule, outcome.completion, outcome.tie_break, outcome.seed) == ("mes", "add1u", ("id",), "round-7")
+    outcome = run_tally(
+        approval(10, {"a": 5, "b": 5, "c": 20}, "a", "ab"),
+        "mes",
+        "add1u",
+        tie_break=("id",),
+        seed="round-7",
+    )
+    assert (outcome.rule, outcome.completion, outcome.tie_break, outcome.seed) == (
+        "mes",
+        "add1u",
+        ("id",),
+        "round-7",
+    )
     assert outcome.budget == 10
     assert outcome.scores == {"a": 2, "b": 1, "c": 0}
