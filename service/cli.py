@@ -12,6 +12,7 @@ import click
 from domain.errors import BudgetError
 from domain.voting import DEFAULT_TIE_BREAK, TALLY_COMPLETIONS, TALLY_RULES
 from service.auth import ROLES, create_token, list_tokens, revoke_token
+from service.cli_tally import tally_command
 from service.config import load_settings
 from service.runtime import Runtime
 
@@ -47,6 +48,9 @@ def cli(ctx: click.Context, database_url: str | None) -> None:
     state = State(database_url)
     ctx.obj = state
     ctx.call_on_close(state.close)
+
+
+cli.add_command(tally_command)
 
 
 def main() -> None:
