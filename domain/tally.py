@@ -544,8 +544,9 @@ class _EqualSharesRun:
         self.round_payers: list[list[int]] = []
         self.round_counts: list[dict[int, tuple[list[int], Counter]]] = []
         self.donor = donor
+        self.rival: _EqualSharesRun | None = None  # the donor, once the selections differ
         self._count()
-        self.donor = None
+        self.donor = self.rival = None
 
     def forget_rounds(self) -> None:
         """Drop what only a following run needs."""
@@ -564,21 +565,62 @@ class _EqualSharesRun:
                 self.keys[project] = _KEY_UNIT // support[project]
                 self.heap.append((self.keys[project], self.counter.rank[project], project))
         heapify(self.heap)
+        # The run whose lower bounds hold here: the donor, or after a divergence the donor again
+        # once every budget is back at or below its own (see _rejoin).
+        bounding = self.donor
+        diverged_in = 0
+        checked = False  # whether the budgets were compared since the selections last differed
         while True:
             turn = len(self.winners)
             donor = self.donor
+            if bounding is None and self.rival is not None:
+                same = self._same_selections(turn, diverged_in)
+                if same and not checked and self._budgets_at_most_the_rivals(turn, diverged_in):
+                    bounding = self.rival
+                checked = same
             self.round_classes.append(donor.round_classes[turn] if donor else list(self.class_of))
             self.round_counts.append({})
-            chosen = self._select(donor.round_keys[turn] if donor else None)
+            borrowed = bounding.round_keys[turn] if bounding else None
+            chosen = self._select(borrowed)
             self.round_keys.append(
-                list(map(max, self.keys, donor.round_keys[turn])) if donor else list(self.keys)
+                list(map(max, self.keys, borrowed)) if borrowed else list(self.keys)
             )
             if chosen is None:
                 return
-            if donor and (turn >= len(donor.winners) or donor.winners[turn] != chosen):
-                self.class_of = list(donor.round_classes[turn])
-                self.donor = donor = None
+            if bounding and (turn >= len(bounding.winners) or bounding.winners[turn] != chosen):
+                if donor:
+                    self.class_of = list(donor.round_classes[turn])
+                    self.rival, self.donor, donor = donor, None, None
+                bounding, diverged_in = None, turn
             self._charge(chosen, donor.round_payers[turn] if donor else None)
+
+    def _same_selections(self, turn: int, diverged_in: int) -> bool:
+        """Whether this run and the donor have selected the same projects (in any order)."""
+        rival = self.rival
+        if turn > len(rival.winners) or rival.scale != self.scale:
+            self.rival = None
+            return False
+        return set(self.winners[diverged_in:]) == set(rival.winners[diverged_in:turn])
+
+    def _budgets_at_most_the_rivals(self, turn: int, diverged_in: int) -> bool:
+        """Whether the donor's lower bounds hold again after the two runs selected differently.
+
+        With the same projects selected since `diverged_in`, only their supporters can hold
+        different budgets; if none holds more here than in the donor, the donor bounds this run
+        again, as at the start.
+        """
+        rival = self.rival
+        since = self.winners[diverged_in:]
+        groups = set().union(*(self.counter.index.supporters[p] for p in since))
+        theirs_of = rival.round_classes[turn]
+        pairs = set(zip(map(self.class_of.__getitem__, groups), map(theirs_of.__getitem__, groups)))
+        mine, theirs = self.class_budget, rival.class_budget
+        # Errors: this run's now, the donor's final one (at least what it was in that round).
+        return all(
+            own == self._EXHAUSTED
+            or (other != self._EXHAUSTED and mine[own] + self.error <= theirs[other] - rival.error)
+            for own, other in pairs
+        )
 
     def _select(self, donor_keys: list[int] | None) -> int | None:
         """The project with the lowest price per unit of cost (ties by rank), or None."""
@@ -701,10 +743,16 @@ class _EqualSharesRun:
         else:
             class_budget.extend([class_budget[old] - payment for old in payers])
         self.round_payers.append(payers)
-        bounds, dirtied_in, turn = self.bounds, self.dirtied_in, len(self.winners)
-        for other in self.counter.overlapping[project]:
-            bounds[other] = None
-            dirtied_in[other] = turn
+        turn = len(self.winners)
+        touched = self.counter.overlapping[project]
+        if len(touched) == len(self.bounds):  # common in big elections: every project shares voters
+            self.bounds = [None] * len(touched)
+            self.dirtied_in = [turn] * len(touched)
+        else:
+            bounds, dirtied_in = self.bounds, self.dirtied_in
+            for other in touched:
+                bounds[other] = None
+                dirtied_in[other] = turn
         self.winners.append(project)
         self.total_cost += self.counter.profile.costs[project]
 
