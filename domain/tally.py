@@ -445,8 +445,9 @@ _ERROR_LIMIT = 1 << (_SCALE_BITS - 24)
 _KEY_UNIT = 1 << 64
 _NEVER = _KEY_UNIT + 1
 # add1 steps are computed in blocks from the top down, so each run can borrow lower bounds from
-# the run one step above it (see _EqualSharesRun).
-_STEP_BLOCK = 8
+# the run one step above it (see _EqualSharesRun); blocks grow towards the expected stop.
+_FIRST_BLOCK = 8
+_LONGEST_BLOCK = 32
 
 
 class _Undecided(Exception):
@@ -549,8 +550,9 @@ class _EqualSharesRun:
         self.donor = self.rival = None
 
     def forget_rounds(self) -> None:
-        """Drop what only a following run needs."""
+        """Keep the result only: drop what the count and a following run needed."""
         self.round_keys, self.round_classes, self.round_payers, self.round_counts = [], [], [], []
+        self.class_of, self.class_budget, self.bounds, self.keys, self.heap = [], [], [], [], []
 
     def _count(self) -> None:
         costs = self.counter.profile.costs
@@ -817,9 +819,9 @@ def _raise_voter_budget(
     last_step = None if stop_when_exhaustive else budget // increment
     if last_step is not None and counter.total_candidate_cost <= budget:
         return counter.run(start + last_step * increment)  # every step is feasible
-    step = 0
+    step, size = 0, _FIRST_BLOCK
     while last_step is None or step < last_step:
-        top = step + _STEP_BLOCK if last_step is None else min(step + _STEP_BLOCK, last_step)
+        top = step + size if last_step is None else min(step + size, last_step)
         block: dict[int, _EqualSharesRun] = {}
         donor = None
         for later in range(top, step, -1):
@@ -834,5 +836,20 @@ def _raise_voter_budget(
                 return block.get(later - 1, current)
             if stop_when_exhaustive and counter.is_exhaustive(run):
                 return run
+        size = _next_block(
+            size,
+            top - step,
+            block[top].total_cost - current.total_cost,
+            budget - block[top].total_cost,
+        )
         step, current = top, block[top]
     return current
+
+
+def _next_block(size: int, steps: int, rise: int, left: int) -> int:
+    """How many steps to count in the next block: about as many as the winners' cost, rising as
+    over the last `steps`, needs to pass the budget (only the top run of a block has no donor,
+    but a block overshooting the stop counts runs in vain)."""
+    if rise <= 0:
+        return min(2 * size, _LONGEST_BLOCK)
+    return max(_FIRST_BLOCK, min(_LONGEST_BLOCK, (left * steps * 11) // (rise * 10) + 1))
