@@ -16,7 +16,6 @@ from fractions import Fraction
 from heapq import heapify, heappop, heappush, heapreplace
 from itertools import accumulate, chain
 from operator import mul
-from types import MappingProxyType
 
 Ballot = Mapping[str, int]
 
@@ -121,7 +120,7 @@ def run_tally(
         seed=seed,
         winners=tuple(profile.ids[p] for p in winners),
         total_cost=sum(profile.costs[p] for p in winners),
-        scores=MappingProxyType(dict(zip(profile.ids, profile.scores))),
+        scores=dict(zip(profile.ids, profile.scores)),
         budget=profile.budget,
         per_voter_budget=per_voter_budget,
     )
@@ -215,10 +214,10 @@ class _Profile:
         )
 
 
-def _ballot_items(ballot: object) -> list[tuple[object, object]]:
+def _checked_ballot(ballot: object) -> Mapping:
     if not isinstance(ballot, Mapping):
         raise TallyError("a ballot maps project ids to points")
-    return list(ballot.items())
+    return ballot
 
 
 def _project_number(project_id: object, number: Mapping[str, int]) -> int:
@@ -229,8 +228,7 @@ def _project_number(project_id: object, number: Mapping[str, int]) -> int:
 
 
 def _approval_ballot(ballot: Ballot, number: Mapping[str, int], vote_type: str) -> list[int]:
-    if not isinstance(ballot, Mapping):
-        raise TallyError("a ballot maps project ids to points")
+    ballot = _checked_ballot(ballot)
     if vote_type == "choose-1" and len(ballot) > 1:
         raise TallyError("a choose-1 ballot names one project at most")
     marks = list(ballot.values())
@@ -247,7 +245,7 @@ def _approval_ballot(ballot: Ballot, number: Mapping[str, int], vote_type: str) 
 
 def _cumulative_ballot(ballot: Ballot, number: Mapping[str, int]) -> dict[int, int]:
     points = {}
-    for project_id, given in _ballot_items(ballot):
+    for project_id, given in _checked_ballot(ballot).items():
         if not _is_int(given) or given < 0:
             raise TallyError(f"cumulative points are whole numbers of at least 0, not {given!r}")
         if given:
@@ -259,7 +257,7 @@ def _ordinal_points(
     ballots: Sequence[Ballot], number: Mapping[str, int], scoring: Sequence[int] | None
 ) -> list[dict[int, int]]:
     rankings = [
-        [_project_number(project_id, number) for project_id, _ in _ballot_items(ballot)]
+        [_project_number(project_id, number) for project_id in _checked_ballot(ballot)]
         for ballot in ballots
     ]
     if scoring is None:
@@ -468,7 +466,6 @@ class _EqualShares:
         self.overlapping = self.index.overlapping()
         self.candidates = [p for p, support in enumerate(self.index.support) if support]
         self.total_candidate_cost = sum(profile.costs[p] for p in self.candidates)
-        self.exact_runs = 0
 
     def run(
         self, per_voter_budget: Fraction, donor: _EqualSharesRun | None = None
@@ -476,7 +473,6 @@ class _EqualShares:
         try:
             return _EqualSharesRun(self, per_voter_budget, exact=False, donor=donor)
         except _Undecided:
-            self.exact_runs += 1
             return _EqualSharesRun(self, per_voter_budget, exact=True, donor=donor)
 
     def is_exhaustive(self, run: _EqualSharesRun) -> bool:
@@ -503,6 +499,8 @@ class _EqualSharesRun:
     same projects, every budget here is at most the donor's, so every price at least the donor's:
     the donor's lower bounds hold here too. The classes are the same as well (they depend on the
     selections only), so the donor's class of each voter and its counts per class are reused.
+    Once the selections differ, the donor's bounds hold again as soon as both have selected the
+    same projects and no budget here exceeds the donor's (the classes then differ).
     """
 
     _EXHAUSTED = 0  # the class of voters with nothing left
@@ -568,7 +566,7 @@ class _EqualSharesRun:
                 self.heap.append((self.keys[project], self.counter.rank[project], project))
         heapify(self.heap)
         # The run whose lower bounds hold here: the donor, or after a divergence the donor again
-        # once every budget is back at or below its own (see _rejoin).
+        # once every budget is back at or below its own (_budgets_at_most_the_rivals).
         bounding = self.donor
         diverged_in = 0
         checked = False  # whether the budgets were compared since the selections last differed
