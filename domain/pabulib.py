@@ -101,7 +101,8 @@ def parse_pb(text: str) -> PabulibInstance:
     seen: set[str] = set()
     header: list[str] = []
     rows = csv.reader(text.splitlines(), delimiter=";", skipinitialspace=True)
-    for line_number, raw in enumerate(rows, start=1):
+    for raw in rows:
+        line_number = rows.line_num
         row = [cell.strip() for cell in raw]
         if not any(row):
             continue
@@ -145,8 +146,14 @@ def write_pb(instance: PabulibInstance) -> str:
     """The `.pb` text of `instance` (LF line ends, fields quoted only where needed).
 
     Required META keys the instance lacks are written as "unknown", and num_projects/num_votes
-    are set from the content, so that the result is a complete file.
+    are set from the content, so that the result is a complete file. Raises PabulibFormatError
+    for what the format cannot hold: a line break in a field, a comma in a project id.
     """
+    listed = [pid for pid in instance.projects if "," in pid]
+    if listed:
+        raise PabulibFormatError(
+            f"project ids are listed with commas, so cannot contain one: {listed}"
+        )
     meta = {key: "unknown" for key in REQUIRED_META}
     meta.update(instance.meta)
     meta["num_projects"] = str(len(instance.projects))
@@ -199,16 +206,12 @@ def instance_from_election(
 
 
 def _check_header(section: str, header: list[str]) -> None:
-    needed = {
-        "META": ["key", "value"],
-        "PROJECTS": [_PROJECT_KEY, "cost"],
-        "VOTES": [_VOTER_KEY, "vote"],
-    }
     if section == "META":
         if len(header) < 2:
             raise PabulibFormatError("the META header is key;value")
         return
-    missing = [name for name in needed[section] if name not in header]
+    needed = [_PROJECT_KEY, "cost"] if section == "PROJECTS" else [_VOTER_KEY, "vote"]
+    missing = [name for name in needed if name not in header]
     if missing:
         raise PabulibFormatError(f"the {section} header lacks {', '.join(missing)}")
 

@@ -157,6 +157,12 @@ def test_a_field_with_a_line_break_cannot_be_written():
         write_pb(instance)
 
 
+def test_a_project_id_with_a_comma_cannot_be_written_since_votes_list_ids_with_commas():
+    instance = instance_from_election(Election(budget=10, costs={"a,b": 5}, ballots=[{"a,b": 1}]))
+    with pytest.raises(PabulibFormatError, match="cannot contain one"):
+        write_pb(instance)
+
+
 ELECTIONS = {
     "approval": Election(
         budget=100, costs={"a": 40, "b": 30, "c;d": 50}, ballots=[{"a": 1, "c;d": 1}, {"b": 1}, {}]
