@@ -171,6 +171,26 @@ def report(rows: list[dict]) -> str:
     return "\n".join(lines)
 
 
+NOTES = (
+    "Each count ran in a process of its own; times are the CPU seconds of the count (reading the "
+    "file not included), peak RSS is the process's maximum resident set size (interpreter, parsed "
+    "file and count). Both sides used the same tie-breaking (project id) and pabutools its "
+    'multiprofile (identical ballots grouped), its fastest form. "mes add1" is add1 without the '
+    'exhaustive stop (pabutools: exhaustion_by_budget_increase); "mes add1-exhaustive" also '
+    "stops at an exhaustive result (pabutools: voter_budget_increment=1)."
+)
+
+
+def document(rows: list[dict], *, quick: bool) -> str:
+    command = "python benchmarks/tally_benchmark.py" + (" --quick" if quick else "")
+    return (
+        "# Tally benchmark: Buurtbudget against pabutools 1.2.3\n\n"
+        f"Machine: {machine()}.\n"
+        f"Produced by `{command} --output docs/tally-benchmark.md`.\n\n"
+        f"{report(rows)}\n\n{NOTES}\n"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="only the small instances")
@@ -200,7 +220,7 @@ def main() -> None:
                     flush=True,
                 )
             rows.append(row)
-    text = f"Machine: {machine()}\n\n{report(rows)}\n"
+    text = document(rows, quick=arguments.quick)
     print(text)
     if arguments.output:
         arguments.output.write_text(text, encoding="utf-8")
