@@ -20,6 +20,7 @@ from domain.money import format_euros, require_cents
 from domain.voting import VotingSettings
 
 PHASES = ("submission", "review", "voting", "decided", "execution", "closed")
+AFTER_VOTING = ("decided", "execution", "closed")
 PAYOUT_KINDS = ("invoice", "advance")
 
 

@@ -12,6 +12,7 @@ from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
+from domain.budget_round import AFTER_VOTING
 from domain.pabulib import PabulibInstance, parse_pb, write_pb
 from domain.round_result import CENTS_PER_UNIT
 from domain.voting import DEFAULT_TIE_BREAK
@@ -153,7 +154,7 @@ def _units(cents: int) -> str:
 def export_pabulib(app: BuurtbudgetApplication, round_id: UUID) -> str:
     """The `.pb` text of a decided round: projects, the anonymised final ballots, the result."""
     budget_round = app.get_round(round_id)
-    if budget_round.phase not in ("decided", "execution", "closed"):
+    if budget_round.phase not in AFTER_VOTING:
         raise ValueError(f"the round is in phase '{budget_round.phase}': export it once voting closed")
     settings = budget_round.settings
     tallies = budget_round.tallies

@@ -33,12 +33,9 @@ class AuditEventOut(StrictSchema):
     data = fields.Dict()
 
 
-class TrailQuery(StrictSchema):
-    after = fields.Integer(load_default=0, validate=validate.Range(min=0))
-    limit = fields.Integer(load_default=1000, validate=validate.Range(min=1, max=10000))
+class PageQuery(StrictSchema):
+    """A page of a log: the entries after a position."""
 
-
-class EventLogQuery(StrictSchema):
     after = fields.Integer(load_default=0, validate=validate.Range(min=0))
     limit = fields.Integer(load_default=1000, validate=validate.Range(min=1, max=10000))
 
@@ -67,7 +64,7 @@ def stored_state(state: bytes) -> Any:
 @blp.route("/rounds/<id:round_id>/audit-trail")
 class RoundAuditTrail(MethodView):
     @requires("official", "auditor")
-    @blp.arguments(TrailQuery, location="query")
+    @blp.arguments(PageQuery, location="query")
     @blp.response(200, AuditEventOut(many=True))
     @blp.doc(security=BEARER)
     def get(self, query, round_id):
@@ -80,7 +77,7 @@ class RoundAuditTrail(MethodView):
 @blp.route("/events")
 class EventLog(MethodView):
     @requires("auditor")
-    @blp.arguments(EventLogQuery, location="query")
+    @blp.arguments(PageQuery, location="query")
     @blp.response(200, EventLogOut)
     @blp.doc(security=BEARER)
     def get(self, query):

@@ -7,6 +7,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import fields, validate
 
+from domain.budget_round import AFTER_VOTING
 from domain.errors import NotFound
 from projections import proposals, rounds
 from projections.audit_trail import audit_trail
@@ -19,7 +20,6 @@ from service.extension import runtime
 
 blp = Blueprint("proposals", __name__, url_prefix="/api/v1", description="Residents' proposals")
 
-AFTER_VOTING = ("decided", "execution", "closed")
 PRIVATE_FIELDS = ("proposer_email",)
 
 

@@ -7,7 +7,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import fields, validate
 
-from domain.budget_round import PHASES
+from domain.budget_round import AFTER_VOTING, PHASES
 from domain.voting import TALLY_COMPLETIONS, TALLY_RULES, TIE_BREAK_KEYS, VOTING_METHODS
 from projections import ballots, proposals, rounds
 from domain.round_result import ballot_digest
@@ -17,7 +17,6 @@ from service.extension import runtime
 
 blp = Blueprint("rounds", __name__, url_prefix="/api/v1/rounds", description="Budget rounds")
 
-AFTER_VOTING = ("decided", "execution", "closed")
 
 
 class VotingIn(StrictSchema):
