@@ -5,12 +5,12 @@ import hashlib
 import hmac
 import secrets
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from importlib import metadata
 from typing import Any, TypeVar
 from uuid import UUID
 
-from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.application import AggregateNotFoundError, Application, Repository
 from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import IntegrityError
 from eventsourcing.utils import get_topic
@@ -22,6 +22,7 @@ from domain.municipality import Municipality
 from domain.neighbourhood import Neighbourhood
 from domain.proposal import Proposal
 from domain.round_result import comparable, count_round
+from service.group_commit import GroupCommit
 from service.write_lock import FileWriteLock
 
 A = TypeVar("A", bound=Aggregate)
@@ -69,6 +70,12 @@ class BuurtbudgetApplication(Application[UUID]):
         # the log cannot be linked back to a code, not even by someone holding the database.
         self._secret_key = secret_key
         self._write_lock = write_lock
+        # Ballots cast at the same moment by threads of this process share one transaction.
+        self._rounds_seen_voting: dict[UUID, BudgetRound] = {}
+        self._ballot_writer: GroupCommit[Ballot, int] = GroupCommit(self._write_ballots)
+        # Ballots are read from the store each time, past the aggregate cache: a code is mostly
+        # used once, so caching its ballot would only cost a deep copy and push rounds out.
+        self.ballot_repository: Repository[UUID] = Repository(self.events)
 
     def _record(self, processing_event: Any) -> Any:
         # The library's one place where events are written: on SQLite, writers queue on a file
@@ -296,33 +303,81 @@ class BuurtbudgetApplication(Application[UUID]):
     def cast_ballot(self, round_id: UUID, *, code: str, choices: dict[str, int]) -> dict[str, Any]:
         """Cast or replace the ballot of a voting code; returns its version and the receipt."""
         ballot_id = ballot_id_for(round_id, self._code_hash(code))
+        attempts = 0
 
         def command() -> dict[str, Any]:
+            nonlocal attempts
+            attempts += 1
             try:
-                ballot = self.repository.get(ballot_id)
+                ballot = self.ballot_repository.get(ballot_id)
             except AggregateNotFoundError:
                 raise Forbidden("this voting code is not valid for this round") from None
-            # The round is only read here, so the cached copy is used as it is (no deep copy).
-            budget_round = self._get(round_id, BudgetRound, "round", copy=False)
-            receipt = ballot.cast(budget_round=budget_round, choices=choices)
-            recordings = self.save(ballot)
-            self._check_in_time(round_id, recordings[-1].notification.id)
+            receipt = ballot.cast(budget_round=self._round_seen_voting(round_id), choices=choices)
+            if attempts == 1:
+                self._ballot_writer.submit(ballot)
+            else:
+                # After a conflict, write alone: the group may have held the racing ballot.
+                (outcome,) = self._write_ballots([ballot])
+                if isinstance(outcome, BaseException):
+                    raise outcome
             return {"ballot_version": ballot.version - 1, "receipt": receipt}
 
         return self._retrying(command)
 
-    def _check_in_time(self, round_id: UUID, position: int) -> None:
-        """Tell the voter if voting closed between the check and the save.
+    def _round_seen_voting(self, round_id: UUID) -> BudgetRound:
+        """The round to check a ballot's rules against, read from the store only if not voting.
 
-        The ballot is saved without the round, so a close can slip in between; such a ballot
-        stays in the log but is not counted (ballots count up to the round's VotingClosed in log
-        order), and the voter must hear that rather than get a receipt that will not appear.
+        While a round is voting, what a ballot is checked against (its voting rules and the
+        costs on the ballot) is frozen and the phase can only move on, so the round as this
+        process last saw it voting judges a ballot as the current round would. Whether voting is
+        still open is read by the writer of each group (`_write_ballots`), once per group.
         """
+        budget_round = self._rounds_seen_voting.get(round_id)
+        if budget_round is None:
+            budget_round = self._get(round_id, BudgetRound, "round", copy=False)
+            if budget_round.phase == "voting":
+                self._rounds_seen_voting[round_id] = budget_round
+        return budget_round
+
+    def _write_ballots(self, ballots: Sequence[Ballot]) -> list[int | BaseException]:
+        """Save ballots in one transaction; per ballot its log position, or why it was refused.
+
+        The round is read once before the write (is it still voting?) and once after: the
+        ballots are saved without their round, so a close of voting can slip in between. Such a
+        ballot stays in the log but is not counted (ballots count up to the round's VotingClosed
+        in log order), and the voter must hear that rather than get a receipt that will not
+        appear.
+        """
+        outcomes: dict[UUID, int | BaseException] = {}
+        for round_id in {ballot.round_id for ballot in ballots}:
+            try:
+                self._get(round_id, BudgetRound, "round", copy=False).check_accepts_ballots()
+            except Conflict as refusal:
+                self._rounds_seen_voting.pop(round_id, None)
+                outcomes.update({b.id: refusal for b in ballots if b.round_id == round_id})
+        accepted = [ballot for ballot in ballots if ballot.id not in outcomes]
+        if accepted:
+            recordings = self.save(*accepted)
+            positions = {r.domain_event.originator_id: r.notification.id for r in recordings}
+            for round_id in {ballot.round_id for ballot in accepted}:
+                closed_at = self._voting_closed_at(round_id)
+                for ballot in accepted:
+                    if ballot.round_id != round_id:
+                        continue
+                    if closed_at is not None and closed_at < positions[ballot.id]:
+                        outcomes[ballot.id] = Conflict(
+                            "voting closed before your ballot was stored; it was not counted"
+                        )
+                    else:
+                        outcomes[ballot.id] = positions[ballot.id]
+        return [outcomes[ballot.id] for ballot in ballots]
+
+    def _voting_closed_at(self, round_id: UUID) -> int | None:
+        """The log position of the round's VotingClosed, or None while it is voting."""
         if self._get(round_id, BudgetRound, "round", copy=False).phase == "voting":
-            return
-        closed_at = self._voting_closed_position(round_id)
-        if closed_at is not None and closed_at < position:
-            raise Conflict("voting closed before your ballot was stored; it was not counted")
+            return None
+        self._rounds_seen_voting.pop(round_id, None)
+        return self._voting_closed_position(round_id)
 
     def _voting_closed_position(self, round_id: UUID) -> int | None:
         for notification in self._notifications_with_topics([VOTING_CLOSED_TOPIC]):

@@ -146,13 +146,15 @@ def demo(state: State, as_json: bool) -> None:
 @cli.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True)
-@click.option("--workers", default=4, show_default=True)
+@click.option("--workers", type=int, default=None,
+              help="gunicorn worker processes [default: one per core]")
 @pass_state
-def serve(state: State, host: str, port: int, workers: int) -> None:
-    """Run the service under gunicorn (each worker builds its own connections after the fork)."""
+def serve(state: State, host: str, port: int, workers: int | None) -> None:
+    """Run the service under gunicorn with service/gunicorn_conf.py (threaded workers)."""
     os.environ["BUURTBUDGET_DATABASE_URL"] = state.settings["DATABASE_URL"]
     os.execvp(sys.executable, [
-        sys.executable, "-m", "gunicorn", "--workers", str(workers), "--bind", f"{host}:{port}",
+        sys.executable, "-m", "gunicorn", "--config", "python:service.gunicorn_conf",
+        *(["--workers", str(workers)] if workers else []), "--bind", f"{host}:{port}",
         "--access-logfile", "-", "service.app:create_app()",
     ])
 

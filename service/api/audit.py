@@ -6,11 +6,10 @@ import json
 from typing import Any
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
 from marshmallow import fields, validate
 
 from projections.audit_trail import audit_trail
-from service.api.common import BEARER, StrictSchema
+from service.api.common import BEARER, Blueprint, StrictSchema
 from service.api.rounds import read_round
 from service.auth import requires
 from service.extension import runtime

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import sqlalchemy.exc
 from eventsourcing.persistence import PersistenceError
-from flask_smorest import Blueprint
 
+from service.api.common import Blueprint
 from service.config import ConfigurationError
 from service.extension import runtime
 

@@ -4,14 +4,15 @@ from __future__ import annotations
 from uuid import UUID
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
 from marshmallow import ValidationError, fields, validate
 from schwifty import IBAN
 from schwifty.exceptions import SchwiftyException
 
 from domain.budget_round import PAYOUT_KINDS
 from projections import payouts
-from service.api.common import BEARER, ActionSchema, Cents, ReasonSchema, StrictSchema, found
+from service.api.common import (
+    BEARER, ActionSchema, Blueprint, Cents, ReasonSchema, StrictSchema, found,
+)
 from service.api.rounds import read_round
 from service.auth import actor, current_principal, requires
 from service.extension import runtime

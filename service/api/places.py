@@ -4,11 +4,10 @@ from __future__ import annotations
 from uuid import UUID
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
 from marshmallow import fields, validate
 
 from projections import places
-from service.api.common import BEARER, StrictSchema, found
+from service.api.common import BEARER, Blueprint, StrictSchema, found
 from service.auth import actor, requires
 from service.extension import runtime
 

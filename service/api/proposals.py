@@ -4,7 +4,6 @@ from __future__ import annotations
 from uuid import UUID
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
 from marshmallow import fields, validate
 
 from domain.budget_round import AFTER_VOTING
@@ -14,7 +13,7 @@ from projections.audit_trail import audit_trail
 from projections.ballots import vote_counts
 from projections.proposals import PUBLIC_STATUSES
 from service.api.audit import AuditEventOut
-from service.api.common import BEARER, Cents, ReasonSchema, StrictSchema, found
+from service.api.common import BEARER, Blueprint, Cents, ReasonSchema, StrictSchema, found
 from service.auth import actor, current_principal, requires
 from service.extension import runtime
 

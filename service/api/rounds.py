@@ -4,14 +4,13 @@ from __future__ import annotations
 from uuid import UUID
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
 from marshmallow import fields, validate
 
 from domain.budget_round import AFTER_VOTING, PHASES
 from domain.voting import TALLY_COMPLETIONS, TALLY_RULES, TIE_BREAK_KEYS, VOTING_METHODS
 from projections import ballots, proposals, rounds
 from domain.round_result import ballot_digest
-from service.api.common import BEARER, ActionSchema, Cents, StrictSchema, found
+from service.api.common import ActionSchema, BEARER, Blueprint, Cents, StrictSchema, found
 from service.auth import actor, requires
 from service.extension import runtime
 

@@ -2,10 +2,9 @@
 from __future__ import annotations
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
 from marshmallow import fields, validate
 
-from service.api.common import BEARER, StrictSchema
+from service.api.common import BEARER, Blueprint, StrictSchema
 from service.auth import MAX_NAME_LENGTH, ROLES, actor, create_token, list_tokens, requires, revoke_token
 from service.extension import runtime
 

@@ -4,11 +4,10 @@ from __future__ import annotations
 from uuid import UUID
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
 from marshmallow import ValidationError, fields, validate, validates_schema
 
 from projections import ballots
-from service.api.common import BEARER, StrictSchema
+from service.api.common import BEARER, Blueprint, StrictSchema
 from service.auth import actor, requires
 from service.extension import runtime
 

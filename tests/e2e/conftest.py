@@ -1,8 +1,8 @@
 """A real gunicorn serving a fresh database, per backend, for end-to-end tests over HTTP.
 
 Everything the server needs is set up the way an operator would: `buurtbudget init` and
-`buurtbudget token create` as separate processes, then `gunicorn wsgi:app` with three sync
-workers. The settings reach those processes through BUURTBUDGET_* variables in *their*
+`buurtbudget token create` as separate processes, then `gunicorn wsgi:app` with the service's
+gunicorn settings (threaded workers, as `buurtbudget serve` runs them) and three workers. The settings reach those processes through BUURTBUDGET_* variables in *their*
 environment only; the test process's own os.environ is never changed.
 """
 from __future__ import annotations
@@ -129,7 +129,8 @@ def server(settings: dict[str, Any], backend: str, tmp_path: Path) -> Iterator[S
     runner.base_url = f"http://127.0.0.1:{port}"
     with runner.log_path.open("wb") as log:
         process = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "-w", str(WORKERS), "-b", f"127.0.0.1:{port}",
+            [sys.executable, "-m", "gunicorn", "-c", "python:service.gunicorn_conf",
+             "-w", str(WORKERS), "-b", f"127.0.0.1:{port}",
              "--graceful-timeout", "10", "wsgi:app"],
             cwd=REPO_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
         )

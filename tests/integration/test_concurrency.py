@@ -5,6 +5,7 @@ would have); a barrier releases them together, and each race is repeated to make
 """
 from __future__ import annotations
 
+import time
 from collections import Counter
 from collections.abc import Callable
 from functools import partial
@@ -115,6 +116,47 @@ def test_two_workers_casting_with_one_code_write_one_ballot(
     assert sum(map(len, conflicts)) > 0, "the racers never collided: the test proved nothing"
 
 
+def test_ballots_cast_together_in_one_worker_share_transactions_and_all_count(
+    runtime: Runtime, round_in: Callable[..., DrivenRound], monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    driven = round_in("voting", codes=12)
+    rid = driven.round_id
+    app = runtime.application
+    # Each save takes a while (as an fsync on a slow disk does), so ballots pile up behind it.
+    transactions: list[int] = []
+    save = app.save
+
+    def slow_save(*aggregates: Any, **kwargs: Any) -> Any:
+        time.sleep(0.02)
+        transactions.append(sum(isinstance(a, Ballot) for a in aggregates))
+        return save(*aggregates, **kwargs)
+
+    monkeypatch.setattr(app, "save", slow_save)
+    # Twelve voters, and the first two codes each cast twice at the same moment.
+    casts = [(code, driven.choices("playground" if i % 2 else "mural"))
+             for i, code in enumerate(driven.codes)]
+    casts += [(driven.codes[0], driven.choices("benches")), (driven.codes[1], driven.choices("benches"))]
+    outcomes = race(*(partial(app.cast_ballot, rid, code=code, choices=choices)
+                      for code, choices in casts))
+    monkeypatch.undo()
+
+    assert [o.error for o in outcomes if o.error is not None] == []
+    assert max(transactions) > 1, "no two ballots shared a transaction: the test proved nothing"
+    assert sum(transactions) >= len(casts)
+    for code in driven.codes:
+        ballot_id = app.ballot_id_of_code(rid, code)
+        events = stored_events(app, ballot_id)
+        cast_here = [(o.value, c) for o, (k, c) in zip(outcomes, casts) if k == code]
+        assert [e.originator_version for e in events] == list(range(1, len(cast_here) + 2))
+        for value, choices in cast_here:
+            version = value["ballot_version"] + 1
+            assert events[version - 1].choices == choices
+            assert value["receipt"] == receipt_for(ballot_id, version, choices)
+
+    app.close_voting(rid, actor=OFFICIAL)
+    assert app.run_tally(rid, actor=OFFICIAL)["ballots_counted"] == len(driven.codes)
+
+
 def test_a_stale_copy_of_a_ballot_cannot_be_saved(
     runtime: Runtime, second_runtime: Runtime, round_in: Callable[..., DrivenRound]
 ) -> None:
@@ -147,7 +189,7 @@ def test_a_worker_that_keeps_losing_gets_a_conflict(
 
     # Every load of the ballot returns a copy from before the first cast, as if another worker
     # wrote a new version between each of this worker's loads and saves.
-    load = app.repository.get
+    load = app.ballot_repository.get
     stale_loads = []
 
     def load_stale(aggregate_id: UUID, *args: Any, **kwargs: Any) -> Any:
@@ -156,7 +198,7 @@ def test_a_worker_that_keeps_losing_gets_a_conflict(
             return load(aggregate_id, version=1)
         return load(aggregate_id, *args, **kwargs)
 
-    monkeypatch.setattr(app.repository, "get", load_stale)
+    monkeypatch.setattr(app.ballot_repository, "get", load_stale)
     with pytest.raises(Conflict, match="someone else changed this") as caught:
         app.cast_ballot(rid, code=code, choices=driven.choices("mural"))
     assert isinstance(caught.value.__context__, IntegrityError)
