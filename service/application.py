@@ -6,6 +6,7 @@ import hmac
 import secrets
 import uuid
 from collections.abc import Callable, Iterator, Sequence
+from copy import deepcopy
 from importlib import metadata
 from typing import Any, TypeVar
 from uuid import UUID
@@ -73,8 +74,8 @@ class BuurtbudgetApplication(Application[UUID]):
         # Ballots cast at the same moment by threads of this process share one transaction.
         self._rounds_seen_voting: dict[UUID, BudgetRound] = {}
         self._ballot_writer: GroupCommit[Ballot, int] = GroupCommit(self._write_ballots)
-        # Ballots are read from the store each time, past the aggregate cache: a code is mostly
-        # used once, so caching its ballot would only cost a deep copy and push rounds out.
+        # Ballots not cast before in this process are read past the aggregate cache (see
+        # _load_ballot).
         self.ballot_repository: Repository[UUID] = Repository(self.events)
 
     def _record(self, processing_event: Any) -> Any:
@@ -309,7 +310,7 @@ class BuurtbudgetApplication(Application[UUID]):
             nonlocal attempts
             attempts += 1
             try:
-                ballot = self.ballot_repository.get(ballot_id)
+                ballot = self._load_ballot(ballot_id)
             except AggregateNotFoundError:
                 raise Forbidden("this voting code is not valid for this round") from None
             receipt = ballot.cast(budget_round=self._round_seen_voting(round_id), choices=choices)
@@ -323,6 +324,25 @@ class BuurtbudgetApplication(Application[UUID]):
             return {"ballot_version": ballot.version - 1, "receipt": receipt}
 
         return self._retrying(command)
+
+    def _load_ballot(self, ballot_id: UUID) -> Ballot:
+        """A ballot to cast on, read past the aggregate cache unless it was cast before.
+
+        Most codes are cast once: reading their ballot past the cache saves a deep copy and
+        keeps the rounds cached. A ballot that has been cast is cached, so that recasting a code
+        costs a fast-forward, not a replay of every earlier version.
+        """
+        cache = self.repository.cache
+        if cache is None:
+            return self.ballot_repository.get(ballot_id)
+        try:
+            cache.get(ballot_id)
+        except KeyError:
+            ballot = self.ballot_repository.get(ballot_id)
+            if ballot.version > 1:
+                cache.put(ballot_id, deepcopy(ballot))
+            return ballot
+        return self.repository.get(ballot_id)
 
     def _round_seen_voting(self, round_id: UUID) -> BudgetRound:
         """The round to check a ballot's rules against, read from the store only if not voting.

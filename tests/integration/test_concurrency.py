@@ -189,16 +189,21 @@ def test_a_worker_that_keeps_losing_gets_a_conflict(
 
     # Every load of the ballot returns a copy from before the first cast, as if another worker
     # wrote a new version between each of this worker's loads and saves.
-    load = app.ballot_repository.get
     stale_loads = []
 
-    def load_stale(aggregate_id: UUID, *args: Any, **kwargs: Any) -> Any:
-        if aggregate_id == ballot_id:
-            stale_loads.append(1)
-            return load(aggregate_id, version=1)
-        return load(aggregate_id, *args, **kwargs)
+    def loading_stale(repository: Any) -> Callable[..., Any]:
+        load = repository.get
 
-    monkeypatch.setattr(app.ballot_repository, "get", load_stale)
+        def load_stale(aggregate_id: UUID, *args: Any, **kwargs: Any) -> Any:
+            if aggregate_id == ballot_id:
+                stale_loads.append(1)
+                return load(aggregate_id, version=1)
+            return load(aggregate_id, *args, **kwargs)
+
+        return load_stale
+
+    for repository in (app.repository, app.ballot_repository):  # cached or not
+        monkeypatch.setattr(repository, "get", loading_stale(repository))
     with pytest.raises(Conflict, match="someone else changed this") as caught:
         app.cast_ballot(rid, code=code, choices=driven.choices("mural"))
     assert isinstance(caught.value.__context__, IntegrityError)
