@@ -275,6 +275,7 @@ class LoadResult:
     server_cpu_seconds: float
     database_cpu_seconds: float
     machine_busy_cores: float
+    worker_cores: list[float] = field(default_factory=list)
 
     @property
     def rate(self) -> float:
@@ -417,7 +418,7 @@ async def _drive(base_url: str, budget_round: Round, *, clients: int, kind: str,
     await all_warm.wait()
     workers = server.worker_pids()
     database = postgres_server_pids() if database_is_postgres else []
-    server_cpu = sum(process_cpu(pid) for pid in workers)
+    worker_cpu = [process_cpu(pid) for pid in workers]
     database_cpu = sum(process_cpu(pid) for pid in database)
     busy, total = system_cpu()
     client_cpu = time.process_time()
@@ -426,7 +427,7 @@ async def _drive(base_url: str, budget_round: Round, *, clients: int, kind: str,
     results = await asyncio.gather(*tasks)
     seconds = max(r["finished"] for r in results) - state["start"]
     client_cpu = time.process_time() - client_cpu
-    server_cpu = sum(process_cpu(pid) for pid in workers) - server_cpu
+    worker_cpu = [process_cpu(pid) - before for pid, before in zip(workers, worker_cpu)]
     # Backends that ended during the run took their CPU along; what is counted is a lower bound.
     database_cpu = sum(process_cpu(pid) for pid in database) - database_cpu
     busy2, total2 = system_cpu()
@@ -438,7 +439,8 @@ async def _drive(base_url: str, budget_round: Round, *, clients: int, kind: str,
         ok=sum(r["ok"] for r in results), errors=errors, seconds=seconds,
         latencies_ms=[x for r in results for x in r["latencies"]],
         ran_out_of_codes=any(r["ran_out"] for r in results),
-        client_cpu_seconds=client_cpu, server_cpu_seconds=server_cpu,
+        client_cpu_seconds=client_cpu, server_cpu_seconds=sum(worker_cpu),
+        worker_cores=[cpu / seconds for cpu in worker_cpu],
         database_cpu_seconds=max(0.0, database_cpu),
         machine_busy_cores=(busy2 - busy) / max(1, total2 - total) * (os.cpu_count() or 1),
     )
@@ -611,8 +613,8 @@ def markdown(rows: list[Row], args: argparse.Namespace, info: dict[str, str]) ->
     lines += [
         "",
         "| backend | CPU per ballot: gunicorn workers | database server | client | "
-        "other processes during the run | raw commit settings | set-up |",
-        "|---|---:|---:|---:|---:|---|---|",
+        "cores used per worker | other processes during the run | raw commit settings | set-up |",
+        "|---|---:|---:|---:|---|---:|---|---|",
     ]
     for row in rows:
         load = row.load
@@ -621,7 +623,9 @@ def markdown(rows: list[Row], args: argparse.Namespace, info: dict[str, str]) ->
         setup = ", ".join(f"{k} {v:.1f} s" for k, v in row.setup.items())
         lines.append(
             f"| {row.backend} | {load.per_ballot_ms(load.server_cpu_seconds):.2f} ms | {database} | "
-            f"{load.per_ballot_ms(load.client_cpu_seconds):.2f} ms | {load.other_cores:.2f} cores | "
+            f"{load.per_ballot_ms(load.client_cpu_seconds):.2f} ms | "
+            f"{' / '.join(f'{cores:.2f}' for cores in load.worker_cores)} | "
+            f"{load.other_cores:.2f} cores | "
             f"{row.raw['detail']} | {setup} |"
         )
     lines += ["", "Machine: " + "; ".join(f"{k} {v}" for k, v in info.items())]
