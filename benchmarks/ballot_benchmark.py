@@ -323,11 +323,13 @@ class Voter:
         self.began = 0.0
         self.latencies: list[float] = []
         self.statuses: dict[str, int] = {}
+        self.exhausted = False  # ran out of ballots to send
 
     def send_next(self, selector: selectors.BaseSelector) -> bool:
         """Send the next ballot; False when there is none left."""
         body = next(self.bodies, None)
         if body is None:
+            self.exhausted = True
             return False
         self.began = time.perf_counter()
         if self.sock is None:
@@ -415,9 +417,9 @@ def drive(base_url: str, budget_round: Round, *, clients: int, kind: str, durati
         if kind == "fresh":
             yield from codes[WARMUP_PER_CLIENT:][:quotas[index]]
         else:  # recast the warm-up codes, round and round
-            sent = 0
+            warm, sent = codes[:WARMUP_PER_CLIENT], 0
             while quotas[index] is None or sent < quotas[index]:
-                yield codes[sent % WARMUP_PER_CLIENT]
+                yield warm[sent % len(warm)]
                 sent += 1
 
     address = (host, int(port))
@@ -446,8 +448,7 @@ def drive(base_url: str, budget_round: Round, *, clients: int, kind: str, durati
         for status, count in voter.statuses.items():
             if status != "201":
                 errors[status] = errors.get(status, 0) + count
-    ran_out = kind == "fresh" and duration is not None and any(
-        finished[v.index] < start + duration for v in voters)
+    ran_out = kind == "fresh" and ballots is None and any(v.exhausted for v in voters)
     return LoadResult(
         ok=sum(v.statuses.get("201", 0) for v in voters), errors=errors, seconds=seconds,
         latencies_ms=[x for v in voters for x in v.latencies],
@@ -685,8 +686,8 @@ def main() -> None:
     parser.add_argument("--raw-duration", type=float, default=5.0,
                         help="seconds of the raw insert+commit measurement, half before and "
                              "half after the HTTP load (5)")
-    parser.add_argument("--code-rate", type=float, default=1500.0,
-                        help="fresh codes issued per second of --duration (1500)")
+    parser.add_argument("--code-rate", type=float, default=3000.0,
+                        help="fresh codes issued per second of --duration (3000)")
     parser.add_argument("--dir", default=None,
                         help="directory for the SQLite files (default: a new temporary directory)")
     parser.add_argument("--keep", action="store_true", help="keep the SQLite files and gunicorn logs")
