@@ -48,6 +48,7 @@ from typing import Any
 
 import httpx
 
+from domain.budget_round import MAX_CODES_PER_BATCH
 from service import gunicorn_conf
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -254,7 +255,7 @@ def prepare_round(base_url: str, token: str, codes: int) -> Round:
         started = time.perf_counter()
         issued: list[str] = []
         while len(issued) < codes:
-            batch = min(50_000, codes - len(issued))
+            batch = min(MAX_CODES_PER_BATCH, codes - len(issued))
             issued += post(f"/rounds/{round_id}/voting-codes", {"count": batch})["codes"]
         timings[f"issuing {codes} codes"] = time.perf_counter() - started
         started = time.perf_counter()

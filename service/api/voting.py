@@ -6,6 +6,7 @@ from uuid import UUID
 from flask.views import MethodView
 from marshmallow import ValidationError, fields, validate, validates_schema
 
+from domain.budget_round import MAX_CODES_PER_BATCH
 from projections import ballots
 from service.api.common import BEARER, Blueprint, StrictSchema
 from service.auth import actor, requires
@@ -15,7 +16,8 @@ blp = Blueprint("voting", __name__, url_prefix="/api/v1/rounds", description="Vo
 
 
 class CodesIn(StrictSchema):
-    count = fields.Integer(required=True, strict=True, validate=validate.Range(min=1, max=200_000))
+    count = fields.Integer(required=True, strict=True,
+                           validate=validate.Range(min=1, max=MAX_CODES_PER_BATCH))
 
 
 class CodesOut(StrictSchema):

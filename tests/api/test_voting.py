@@ -6,6 +6,8 @@ import uuid
 
 import pytest
 
+from domain.budget_round import MAX_CODES_PER_BATCH
+
 CODE = re.compile(r"^[A-HJKMNP-Z2-9]{4}-[A-HJKMNP-Z2-9]{4}-[A-HJKMNP-Z2-9]{4}$")
 
 
@@ -20,7 +22,7 @@ def test_officials_issue_voting_codes_that_are_shown_once(api, rounds):
     assert driven.get()["codes_issued"] == 3
     driven.refused("POST", url, {"count": 3}, as_=None, status=401)
     driven.refused("POST", url, {"count": 3}, as_="auditor", status=403)
-    for count in (0, 2.5, "3", 200_001):
+    for count in (0, 2.5, "3", MAX_CODES_PER_BATCH + 1):
         driven.refused("POST", url, {"count": count}, status=422, message="count")
 
 

@@ -6,7 +6,7 @@ from uuid import uuid4
 
 import pytest
 
-from domain.budget_round import PHASES, BudgetRound
+from domain.budget_round import MAX_CODES_PER_BATCH, PHASES, BudgetRound
 from domain.errors import Conflict, Forbidden, NotFound, RuleViolation
 from domain.voting import VotingSettings
 from tests.unit.given_when_then import event, given
@@ -276,11 +276,11 @@ def test_issuing_voting_codes_counts_them(story_in, phase):
     assert outcome.aggregate.codes_issued == 250
 
 
-@pytest.mark.parametrize("count", [0, 200_001, True, 2.0])
+@pytest.mark.parametrize("count", [0, MAX_CODES_PER_BATCH + 1, True, 2.0])
 def test_issuing_voting_codes_refuses_a_count_out_of_range(story, count):
     given(story.history()).when(
         lambda r: r.issue_codes(batch_id="batch-1", count=count, actor=ACTOR)
-    ).then_refused(RuleViolation, "count must be between 1 and 200000")
+    ).then_refused(RuleViolation, f"count must be between 1 and {MAX_CODES_PER_BATCH}")
 
 
 # -- deposits --------------------------------------------------------------------------------
