@@ -72,8 +72,9 @@ class BuurtbudgetApplication(Application[UUID]):
         self._secret_key = secret_key
         self._write_lock = write_lock
         # Ballots cast at the same moment by threads of this process share one transaction.
-        self._rounds_seen_voting: dict[UUID, BudgetRound] = {}
         self._ballot_writer: GroupCommit[Ballot, int] = GroupCommit(self._write_ballots)
+        # Rounds as this process last saw them voting (see _round_seen_voting).
+        self._rounds_seen_voting: dict[UUID, BudgetRound] = {}
         # Ballots not cast before in this process are read past the aggregate cache (see
         # _load_ballot).
         self.ballot_repository: Repository[UUID] = Repository(self.events)

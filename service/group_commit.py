@@ -45,7 +45,7 @@ class GroupCommit(Generic[T, R]):
 
     The thread that finds nobody writing leads: it writes every item queued so far. Items that
     arrive meanwhile form the next group; when the write ends, the leader wakes the callers of
-    its group and hands the next group to the first of its callers, who writes it. So nobody
+    its group and hands the next group to the first caller in it, who writes it. So nobody
     waits for more than the write in progress plus their own.
     """
 
