@@ -1,8 +1,6 @@
 """Municipalities and neighbourhoods."""
 from __future__ import annotations
 
-from uuid import UUID
-
 from flask.views import MethodView
 from marshmallow import fields, validate
 
