@@ -380,17 +380,12 @@ class BuurtbudgetApplication(Application[UUID]):
         if accepted:
             recordings = self.save(*accepted)
             positions = {r.domain_event.originator_id: r.notification.id for r in recordings}
-            for round_id in {ballot.round_id for ballot in accepted}:
-                closed_at = self._voting_closed_at(round_id)
-                for ballot in accepted:
-                    if ballot.round_id != round_id:
-                        continue
-                    if closed_at is not None and closed_at < positions[ballot.id]:
-                        outcomes[ballot.id] = Conflict(
-                            "voting closed before your ballot was stored; it was not counted"
-                        )
-                    else:
-                        outcomes[ballot.id] = positions[ballot.id]
+            closed_at = {rid: self._voting_closed_at(rid) for rid in {b.round_id for b in accepted}}
+            for ballot in accepted:
+                closed, position = closed_at[ballot.round_id], positions[ballot.id]
+                outcomes[ballot.id] = position if closed is None or position < closed else Conflict(
+                    "voting closed before your ballot was stored; it was not counted"
+                )
         return [outcomes[ballot.id] for ballot in ballots]
 
     def _voting_closed_at(self, round_id: UUID) -> int | None:
