@@ -598,8 +598,8 @@ def run_backend(backend: str, args: argparse.Namespace, workdir: Path) -> Row:
 
 def markdown(rows: list[Row], args: argparse.Namespace, info: dict[str, str]) -> str:
     workers = args.workers or gunicorn_conf.workers
-    server = (f"gunicorn {gunicorn_conf.worker_class}, {workers} workers x {gunicorn_conf.threads} "
-              f"threads (service/gunicorn_conf.py)")
+    server = (f"gunicorn {gunicorn_conf.worker_class}, {workers} workers x "
+              f"{gunicorn_conf.worker_connections} connections (service/gunicorn_conf.py)")
     if args.gunicorn_args:
         server += f", plus {args.gunicorn_args}"
     kind = ("each request the first cast of a fresh code" if args.kind == "fresh"

@@ -23,7 +23,7 @@ from domain.municipality import Municipality
 from domain.neighbourhood import Neighbourhood
 from domain.proposal import Proposal
 from domain.round_result import comparable, count_round
-from service.group_commit import GroupCommit
+from service.group_commit import GroupCommit, cooperative_gather
 from service.write_lock import FileWriteLock
 
 A = TypeVar("A", bound=Aggregate)
@@ -71,8 +71,10 @@ class BuurtbudgetApplication(Application[UUID]):
         # the log cannot be linked back to a code, not even by someone holding the database.
         self._secret_key = secret_key
         self._write_lock = write_lock
-        # Ballots cast at the same moment by threads of this process share one transaction.
-        self._ballot_writer: GroupCommit[Ballot, int] = GroupCommit(self._write_ballots)
+        # Ballots cast at the same moment by requests of this process share one transaction.
+        self._ballot_writer: GroupCommit[Ballot, int] = GroupCommit(
+            self._write_ballots, gather=cooperative_gather()
+        )
         # Rounds as this process last saw them voting (see _round_seen_voting).
         self._rounds_seen_voting: dict[UUID, BudgetRound] = {}
         # Ballots not cast before in this process are read past the aggregate cache (see

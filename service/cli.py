@@ -150,7 +150,7 @@ def demo(state: State, as_json: bool) -> None:
               help="gunicorn worker processes [default: one per core]")
 @pass_state
 def serve(state: State, host: str, port: int, workers: int | None) -> None:
-    """Run the service under gunicorn with service/gunicorn_conf.py (threaded workers)."""
+    """Run the service under gunicorn with service/gunicorn_conf.py (gevent workers, one per core)."""
     os.environ["BUURTBUDGET_DATABASE_URL"] = state.settings["DATABASE_URL"]
     os.execvp(sys.executable, [
         sys.executable, "-m", "gunicorn", "--config", "python:service.gunicorn_conf",

@@ -1,14 +1,18 @@
 """Group commit: concurrent callers share writes, and each gets exactly its own outcome."""
 from __future__ import annotations
 
+import json
 import random
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Sequence
+from pathlib import Path
 
 import pytest
 
-from service.group_commit import GroupCommit
+from service.group_commit import GroupCommit, cooperative_gather
 
 TIMEOUT = 30
 
@@ -138,3 +142,94 @@ def test_many_callers_each_get_their_own_outcome_and_every_item_is_written_once(
             assert isinstance(outcome, Refused) and outcome.args == (item,)
         else:
             assert outcome == item * 10
+
+
+def test_a_leader_that_gathers_writes_everyone_who_queued_meanwhile_in_its_own_group() -> None:
+    """Under gevent the leader must let the other ready requests queue before it writes."""
+    store = Store()
+    queued = threading.Event()
+
+    def gather() -> None:  # stands in for gevent.idle(): others run until they block
+        assert queued.wait(TIMEOUT)
+
+    commit = GroupCommit(store.write, gather=gather)
+    leader = threading.Thread(target=lambda: outcomes.update({0: commit.submit(0)}), daemon=True)
+    outcomes: dict[int, object] = {}
+    leader.start()
+    others = threading.Thread(target=lambda: outcomes.update(submit_in_threads(commit, range(2, 7))))
+    others.start()
+    deadline = time.monotonic() + TIMEOUT
+    while len(commit._queue) < 6 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    queued.set()
+    others.join(TIMEOUT)
+    leader.join(TIMEOUT)
+
+    assert len(store.groups) == 1 and sorted(store.groups[0]) == [0, 2, 3, 4, 5, 6]
+    assert store.groups[0][0] == 0, "the leader's own item comes first"
+    assert outcomes[0] == 0 and outcomes[4] == 40 and isinstance(outcomes[5], Refused)
+
+
+def test_a_leader_interrupted_while_gathering_still_writes_the_callers_queued_behind_it() -> None:
+    store = Store()
+    waiting_callers: list[threading.Thread] = []
+    outcomes: dict[int, object] = {}
+
+    def interrupted_gather() -> None:
+        if waiting_callers:  # interrupted once only
+            return
+        caller = threading.Thread(target=lambda: outcomes.update({2: commit.submit(2)}), daemon=True)
+        caller.start()
+        waiting_callers.append(caller)
+        deadline = time.monotonic() + TIMEOUT
+        while len(commit._queue) < 2 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        raise TimeoutError("the worker is shutting down")
+
+    commit = GroupCommit(store.write, gather=interrupted_gather)
+    with pytest.raises(TimeoutError):
+        commit.submit(0)
+    waiting_callers[0].join(TIMEOUT)
+    assert store.groups == [[0, 2]] and outcomes == {2: 20}
+    assert commit.submit(4) == 40, "the commit is stuck after the interruption"
+
+
+# Run in a process of its own: gevent's monkey patching cannot be undone in the test process.
+UNDER_GEVENT = """
+from gevent import monkey
+monkey.patch_all()
+import json, sys
+import gevent
+from service.group_commit import GroupCommit, cooperative_gather
+
+groups = []
+def write(items):
+    groups.append(list(items))
+    return [item * 10 for item in items]
+
+gather = cooperative_gather()
+commit = GroupCommit(write, gather=gather if sys.argv[1] == "gather" else None)
+def request(item):
+    gevent.sleep(0)  # every request becomes ready in the same turn of the event loop
+    return commit.submit(item)
+requests = [gevent.spawn(request, item) for item in range(20)]
+gevent.joinall(requests, timeout=10)
+print(json.dumps({"gather": gather is not None, "groups": groups,
+                  "results": [request.value for request in requests]}))
+"""
+
+
+@pytest.mark.parametrize("mode", ["gather", "no-gather"])
+def test_under_gevent_the_leader_gathers_the_ready_requests_into_one_write(mode: str) -> None:
+    done = subprocess.run([sys.executable, "-c", UNDER_GEVENT, mode], capture_output=True,
+                          text=True, timeout=60, cwd=Path(__file__).parents[2], check=True)
+    outcome = json.loads(done.stdout)
+    assert outcome["results"] == [item * 10 for item in range(20)]
+    if mode == "gather":
+        assert outcome["gather"] and outcome["groups"] == [list(range(20))]
+    else:  # what the gathering is for: without it, nothing queues while the leader writes
+        assert outcome["groups"] == [[item] for item in range(20)]
+
+
+def test_an_ordinary_process_needs_no_gathering() -> None:
+    assert cooperative_gather() is None
