@@ -6,11 +6,11 @@ override them (e.g. `-w 4`).
 - gevent workers: each worker serves its requests on greenlets in one OS thread. Ballots cast at
   the same moment by the requests of one worker are written in one transaction
   (service/group_commit.py): one fsync and one database lock for the group instead of one per
-  ballot. Greenlets hand over to each other without the interpreter-lock contention and context
-  switches of threads: on the 2-core benchmark machine, gthread workers (8 threads each) cast
-  440-600 ballots/s at 2.7-3.3 ms of worker CPU per ballot, gevent workers 670-830/s at
-  2.0-2.6 ms, p99 55-68 ms against 31-41 ms (docs/performance.md). psycopg 3 cooperates with
-  gevent by itself; SQLite calls are short and simply block the worker while they run.
+  ballot. Greenlets hand over to each other without the interpreter-lock contention and the
+  context switches of threads: on the 2-core benchmark machine gevent workers cast 1.2-1.5 times
+  as many ballots per second as gthread workers with 8 threads, at a lower p99
+  (docs/performance.md). psycopg 3 cooperates with gevent by itself; SQLite calls are short and
+  block the worker while they run.
 - Connections are kept alive, so a client or a proxy in front does not pay a TCP handshake per
   request.
 - One worker per core: a worker runs on one core at a time.
