@@ -15,7 +15,9 @@ One run, on this machine, for each backend (SQLite, PostgreSQL):
       Reported: ballots/s (201 responses per second of wall time), p50/p99 latency, errors.
   (b) in a separate process, the raw single-row INSERT + COMMIT rate of the same database:
       sqlite3 on a file in the same directory (WAL, synchronous=FULL), or psycopg against the
-      same PostgreSQL server, one connection, a table shaped like the event table.
+      same PostgreSQL server, one connection, a table shaped like the event table. Half of it
+      runs before the HTTP load and half after, each followed by a fixed Python loop that
+      shows how fast the VM was at that moment.
 
 It prints a Markdown table with the ratio (a) / (b) and the targets (ratio >= 20 %,
 p99 < 50 ms), plus the machine. All traffic is on 127.0.0.1.
@@ -506,8 +508,22 @@ def raw_postgres(url: str, schema: str, seconds: float) -> dict[str, Any]:
     return {"commits": count, "seconds": elapsed, "detail": f"synchronous_commit={sync}, fsync={fsync}"}
 
 
+def reference_loop_ms() -> float:
+    """How fast this VM runs Python right now: a fixed loop of 2 million additions, in ms.
+
+    The raw commit rate is bound by the disk, the ballot rate by the CPU; on a shared VM the two
+    drift apart (the same loop took 1.2 s and 2.8 s per 10 million within minutes), so the ratio
+    of one run is read together with this.
+    """
+    started = time.perf_counter()
+    total = 0
+    for number in range(2_000_000):
+        total += number
+    return (time.perf_counter() - started) * 1000
+
+
 def raw_rate(kind: str, target: str, schema: str | None, seconds: float) -> dict[str, Any]:
-    """The raw commit rate, measured by this script in a separate process."""
+    """The raw commit rate and the reference loop, measured by this script in a separate process."""
     args = [sys.executable, __file__, "_raw", kind, target, schema or "-", str(seconds)]
     done = subprocess.run(args, capture_output=True, text=True, timeout=seconds + 60)
     if done.returncode:
@@ -522,7 +538,8 @@ def combined(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
     commits = before["commits"] + after["commits"]
     seconds = before["seconds"] + after["seconds"]
     return {"commits": commits, "seconds": seconds, "rate": commits / seconds,
-            "before": before["rate"], "after": after["rate"], "detail": before["detail"]}
+            "before": before["rate"], "after": after["rate"], "detail": before["detail"],
+            "loop_ms": (before["loop_ms"], after["loop_ms"])}
 
 
 # -- one backend ----------------------------------------------------------------------------------
@@ -628,8 +645,9 @@ def markdown(rows: list[Row], args: argparse.Namespace, info: dict[str, str]) ->
     lines += [
         "",
         "| backend | CPU per ballot: gunicorn workers | database server | client | "
-        "cores used per worker | other processes during the run | raw commit settings | set-up |",
-        "|---|---:|---:|---:|---|---:|---|---|",
+        "cores used per worker | other processes during the run | reference loop ms "
+        "(before / after) | raw commit settings | set-up |",
+        "|---|---:|---:|---:|---|---:|---:|---|---|",
     ]
     for row in rows:
         load = row.load
@@ -641,6 +659,7 @@ def markdown(rows: list[Row], args: argparse.Namespace, info: dict[str, str]) ->
             f"{load.per_ballot_ms(load.client_cpu_seconds):.2f} ms | "
             f"{' / '.join(f'{cores:.2f}' for cores in load.worker_cores)} | "
             f"{load.other_cores:.2f} cores | "
+            f"{row.raw['loop_ms'][0]:.0f} / {row.raw['loop_ms'][1]:.0f} | "
             f"{row.raw['detail']} | {setup} |"
         )
     lines += ["", "Machine: " + "; ".join(f"{k} {v}" for k, v in info.items())]
@@ -664,6 +683,7 @@ def main() -> None:
         _, _, kind, target, schema, seconds = sys.argv
         result = (raw_sqlite(target, float(seconds)) if kind == "sqlite"
                   else raw_postgres(target, schema, float(seconds)))
+        result["loop_ms"] = reference_loop_ms()
         print(json.dumps(result))
         return
 
