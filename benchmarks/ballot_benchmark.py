@@ -19,10 +19,15 @@ One run, on this machine, for each backend (SQLite, PostgreSQL):
       runs before the HTTP load and half after, each followed by a fixed Python loop that
       shows how fast the VM was at that moment.
 
-It prints a Markdown table with the ratio (a) / (b) and the targets (ratio >= 20 %,
-p99 < 50 ms), plus the machine. All traffic is on 127.0.0.1.
+  (c) on SQLite, unless --no-floors: the same clients and bodies against two reference servers
+      under the same gunicorn settings (benchmarks/web_floor.py): an empty WSGI app, and the
+      real web stack with the command stubbed. They show what share of the raw rate HTTP
+      and the web stack leave for voting on this machine.
 
-    .venv/bin/python benchmarks/ballot_benchmark.py                # both backends, ~1.5 min
+It prints Markdown tables with the ratio (a) / (b) and the targets (ratio >= 20 %,
+p99 < 50 ms), the reference servers, and the machine. All traffic is on 127.0.0.1.
+
+    .venv/bin/python benchmarks/ballot_benchmark.py                # both backends, ~3 min
     .venv/bin/python benchmarks/ballot_benchmark.py --backends sqlite --duration 30
 """
 from __future__ import annotations
@@ -64,6 +69,8 @@ TARGET_P99_MS = 50.0
 PROPOSALS = 10
 MAX_CHOICES = 3
 WARMUP_PER_CLIENT = 10
+# The reference servers of benchmarks/web_floor.py: what they show, and gunicorn's app for each.
+FLOORS = {"empty WSGI app": "empty()", "web stack, command stubbed": "without_command()"}
 REPLACE_CODES_PER_CLIENT = 4
 # A stored ballot event is ~250 bytes of JSON; the raw rows carry as much.
 RAW_STATE = json.dumps({"round_id": str(uuid.uuid4()), "choices": {str(uuid.uuid4()): 1 for _ in range(3)},
@@ -169,8 +176,10 @@ def run_cli(env: dict[str, str], *args: str) -> str:
 
 
 class Gunicorn:
-    def __init__(self, env: dict[str, str], workers: int | None, log_path: Path, extra: list[str]):
+    def __init__(self, env: dict[str, str], workers: int | None, log_path: Path, extra: list[str],
+                 app: str = "wsgi:app"):
         self.env, self.workers, self.log_path, self.extra = env, workers, log_path, extra
+        self.app = app
         self.port = free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
         self.process: subprocess.Popen | None = None
@@ -180,7 +189,8 @@ class Gunicorn:
             workers = [] if self.workers is None else ["-w", str(self.workers)]
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "gunicorn", "-c", GUNICORN_CONFIG, *workers,
-                 "-b", f"127.0.0.1:{self.port}", *self.extra, "wsgi:app"],
+                 "-b", f"127.0.0.1:{self.port}", "--pythonpath", str(REPO_ROOT / "benchmarks"),
+                 *self.extra, self.app],
                 cwd=REPO_ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT,
             )
         deadline = time.monotonic() + 60
@@ -551,6 +561,7 @@ class Row:
     raw: dict[str, Any]
     setup: dict[str, float]
     server_problems: str = ""
+    floors: dict[str, LoadResult] = field(default_factory=dict)
 
     @property
     def ratio(self) -> float:
@@ -606,8 +617,20 @@ def run_backend(backend: str, args: argparse.Namespace, workdir: Path) -> Row:
                          database_is_postgres=backend == "postgresql")
         problems = server.log()
         problems = "traceback(s) in the gunicorn log" if "Traceback" in problems else ""
+        floors = {}
+        if args.floors and backend == "sqlite":
+            # The same clients and bodies against the reference servers of web_floor.py; the
+            # stub never writes, so the round's codes can be sent again.
+            for name, app in FLOORS.items():
+                with Gunicorn(env, args.workers, workdir / f"gunicorn-{app}.log", extra,
+                              app=f"web_floor:{app}") as floor:
+                    floors[name] = drive(floor.base_url, budget_round, clients=args.clients,
+                                         kind=args.kind, duration=args.duration,
+                                         ballots=args.ballots,
+                                         keep_alive=args.connections == "keep-alive",
+                                         server=floor, database_is_postgres=False)
         raw = combined(raw_before, raw_rate(*raw_args, args.raw_duration / 2))
-        return Row(backend, load, raw, budget_round.setup_seconds, problems)
+        return Row(backend, load, raw, budget_round.setup_seconds, problems, floors)
     finally:
         if schema:
             postgres_schema(args.postgres_url, "drop", schema)
@@ -662,6 +685,24 @@ def markdown(rows: list[Row], args: argparse.Namespace, info: dict[str, str]) ->
             f"{row.raw['loop_ms'][0]:.0f} / {row.raw['loop_ms'][1]:.0f} | "
             f"{row.raw['detail']} | {setup} |"
         )
+    floored = [row for row in rows if row.floors]
+    if floored:
+        lines += [
+            "",
+            "What HTTP allows on this machine before any voting: the same settings, clients and "
+            "bodies against reference servers (benchmarks/web_floor.py), in the same run:",
+            "",
+            "| backend | server | requests/s | p99 ms | worker CPU per request | "
+            "share of the raw commit rate |",
+            "|---|---|---:|---:|---:|---:|",
+        ]
+        for row in floored:
+            for name, load in [*row.floors.items(), ("the service", row.load)]:
+                lines.append(
+                    f"| {row.backend} | {name} | {load.rate:.0f} | {load.percentile(99):.1f} | "
+                    f"{load.per_ballot_ms(load.server_cpu_seconds):.2f} ms | "
+                    f"{load.rate / row.raw['rate']:.1%} |"
+                )
     lines += ["", "Machine: " + "; ".join(f"{k} {v}" for k, v in info.items())]
     notes = [f"- {row.backend}: {row.server_problems}" for row in rows if row.server_problems]
     notes += [f"- {row.backend}: the clients ran out of voting codes before the time was up; "
@@ -712,6 +753,9 @@ def main() -> None:
     parser.add_argument("--dir", default=None,
                         help="directory for the SQLite files (default: a new temporary directory)")
     parser.add_argument("--keep", action="store_true", help="keep the SQLite files and gunicorn logs")
+    parser.add_argument("--floors", action=argparse.BooleanOptionalAction, default=True,
+                        help="on SQLite, also load an empty WSGI app and the web stack with the "
+                             "command stubbed (benchmarks/web_floor.py) under the same settings")
     parser.add_argument("--gunicorn-args", default="",
                         help="extra gunicorn options, e.g. '--worker-class gthread --threads 4' "
                              "or '-c experiment.py' (shown in the output)")
