@@ -48,7 +48,7 @@ import sys
 import tempfile
 import time
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -620,11 +620,13 @@ def run_backend(backend: str, args: argparse.Namespace, workdir: Path) -> Row:
         floors = {}
         if args.floors and backend == "sqlite":
             # The same clients and bodies against the reference servers of web_floor.py; the
-            # stub never writes, so the round's codes can be sent again.
+            # stub never writes, so the codes can be sent again, and they answer up to ~4 times
+            # as fast as the service, so each client gets its codes several times over.
+            reused = replace(budget_round, codes=budget_round.codes * 5)
             for name, app in FLOORS.items():
                 with Gunicorn(env, args.workers, workdir / f"gunicorn-{app}.log", extra,
                               app=f"web_floor:{app}") as floor:
-                    floors[name] = drive(floor.base_url, budget_round, clients=args.clients,
+                    floors[name] = drive(floor.base_url, reused, clients=args.clients,
                                          kind=args.kind, duration=args.duration,
                                          ballots=args.ballots,
                                          keep_alive=args.connections == "keep-alive",

@@ -26,7 +26,7 @@ R = TypeVar("R")
 GATHER_LIMIT_SECONDS = 0.002
 
 
-def cooperative_gather() -> Callable[[], None] | None:
+def cooperative_gather(limit_seconds: float = GATHER_LIMIT_SECONDS) -> Callable[[], None] | None:
     """In a process whose threads gevent has replaced by greenlets, how a writer gathers a group.
 
     None in an ordinary process: OS threads need no help to queue up behind a writer.
@@ -42,7 +42,7 @@ def cooperative_gather() -> Callable[[], None] | None:
     def gather() -> None:
         # Every greenlet whose request is ready runs until it blocks, which for a ballot is
         # its place in this queue; then the loop is idle and the writer goes on.
-        with gevent.Timeout(GATHER_LIMIT_SECONDS, False):
+        with gevent.Timeout(limit_seconds, False):
             gevent.idle()
 
     return gather

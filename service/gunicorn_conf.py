@@ -7,9 +7,9 @@ override them (e.g. `-w 4`).
   the same moment by the requests of one worker are written in one transaction
   (service/group_commit.py): one fsync and one database lock for the group instead of one per
   ballot. Greenlets hand over to each other without the interpreter-lock contention and the
-  context switches of threads: on the 2-core benchmark machine gevent workers cast 1.2-1.5 times
-  as many ballots per second as gthread workers with 8 threads, at a lower p99
-  (docs/performance.md). psycopg 3 cooperates with gevent by itself; SQLite calls are short and
+  context switches of threads: on the 2-core benchmark machine gevent workers cast 1.4 times as
+  many ballots per second as gthread workers with 8 threads (median of six paired runs), at a
+  lower p99 (docs/performance.md). psycopg 3 cooperates with gevent by itself; SQLite calls are short and
   block the worker while they run.
 - Connections are kept alive, so a client or a proxy in front does not pay a TCP handshake per
   request.

@@ -3,7 +3,8 @@
 Everything the server needs is set up the way an operator would: `buurtbudget init` and
 `buurtbudget token create` as separate processes, then `gunicorn wsgi:app` with the service's
 gunicorn settings (gevent workers, as `buurtbudget serve` runs them) and three workers. The
-settings reach those processes through BUURTBUDGET_* variables in *their* environment only; the test process's own os.environ is never changed.
+settings reach those processes through BUURTBUDGET_* variables in *their* environment only; the
+test process's own os.environ is never changed.
 """
 from __future__ import annotations
 
