@@ -189,8 +189,7 @@ class Gunicorn:
             workers = [] if self.workers is None else ["-w", str(self.workers)]
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "gunicorn", "-c", GUNICORN_CONFIG, *workers,
-                 "-b", f"127.0.0.1:{self.port}", "--pythonpath", str(REPO_ROOT / "benchmarks"),
-                 *self.extra, self.app],
+                 "-b", f"127.0.0.1:{self.port}", *self.extra, self.app],
                 cwd=REPO_ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT,
             )
         deadline = time.monotonic() + 60
@@ -624,7 +623,8 @@ def run_backend(backend: str, args: argparse.Namespace, workdir: Path) -> Row:
             # as fast as the service, so each client gets its codes several times over.
             reused = replace(budget_round, codes=budget_round.codes * 5)
             for name, app in FLOORS.items():
-                with Gunicorn(env, args.workers, workdir / f"gunicorn-{app}.log", extra,
+                with Gunicorn(env, args.workers, workdir / f"gunicorn-{app}.log",
+                              [*extra, "--pythonpath", str(REPO_ROOT / "benchmarks")],
                               app=f"web_floor:{app}") as floor:
                     floors[name] = drive(floor.base_url, reused, clients=args.clients,
                                          kind=args.kind, duration=args.duration,
