@@ -27,7 +27,7 @@ One run, on this machine, for each backend (SQLite, PostgreSQL):
 It prints Markdown tables with the ratio (a) / (b) and the targets (ratio >= 20 %,
 p99 < 50 ms), the reference servers, and the machine. All traffic is on 127.0.0.1.
 
-    .venv/bin/python benchmarks/ballot_benchmark.py                # both backends, ~3 min
+    .venv/bin/python benchmarks/ballot_benchmark.py                # both backends, ~2 min
     .venv/bin/python benchmarks/ballot_benchmark.py --backends sqlite --duration 30
 """
 from __future__ import annotations
