@@ -50,6 +50,7 @@ import time
 import uuid
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -607,30 +608,28 @@ def run_backend(backend: str, args: argparse.Namespace, workdir: Path) -> Row:
             raw_args: tuple[str, str, str | None] = ("sqlite", str(workdir / "raw.db"), None)
         else:
             raw_args = ("postgresql", args.postgres_url, schema)
+        # The same clients and requests for the service and for the reference servers.
+        load_of = partial(drive, clients=args.clients, kind=args.kind, duration=args.duration,
+                          ballots=args.ballots, keep_alive=args.connections == "keep-alive")
         raw_before = raw_rate(*raw_args, args.raw_duration / 2)
         with Gunicorn(env, args.workers, workdir / f"gunicorn-{backend}.log", extra) as server:
             budget_round = prepare_round(server.base_url, token, codes)
-            load = drive(server.base_url, budget_round, clients=args.clients, kind=args.kind,
-                         duration=None if args.ballots else args.duration, ballots=args.ballots,
-                         keep_alive=args.connections == "keep-alive", server=server,
-                         database_is_postgres=backend == "postgresql")
+            load = load_of(server.base_url, budget_round, server=server,
+                           database_is_postgres=backend == "postgresql")
         problems = server.log()
         problems = "traceback(s) in the gunicorn log" if "Traceback" in problems else ""
         floors = {}
         if args.floors and backend == "sqlite":
-            # The same clients and bodies against the reference servers of web_floor.py; the
-            # stub never writes, so the codes can be sent again, and they answer up to ~4 times
-            # as fast as the service, so each client gets its codes several times over.
+            # The reference servers of web_floor.py never write, so the codes can be sent
+            # again; they answer up to ~4 times as fast as the service, so each client gets its
+            # codes several times over.
             reused = replace(budget_round, codes=budget_round.codes * 5)
             for name, app in FLOORS.items():
                 with Gunicorn(env, args.workers, workdir / f"gunicorn-{app}.log",
                               [*extra, "--pythonpath", str(REPO_ROOT / "benchmarks")],
                               app=f"web_floor:{app}") as floor:
-                    floors[name] = drive(floor.base_url, reused, clients=args.clients,
-                                         kind=args.kind, duration=args.duration,
-                                         ballots=args.ballots,
-                                         keep_alive=args.connections == "keep-alive",
-                                         server=floor, database_is_postgres=False)
+                    floors[name] = load_of(floor.base_url, reused, server=floor,
+                                           database_is_postgres=False)
         raw = combined(raw_before, raw_rate(*raw_args, args.raw_duration / 2))
         return Row(backend, load, raw, budget_round.setup_seconds, problems, floors)
     finally:
