@@ -42,12 +42,14 @@ class Principal:
         return self.role in ROLES
 
     def require(self, *roles: str) -> Principal:
-        """This principal if it has one of `roles`: 401 without a token, 403 with another role."""
-        if self.role not in roles:
-            if not self.has_token:
-                raise Unauthorized(f"this needs a bearer token of an {' or '.join(roles)}")
-            raise Forbidden(f"this needs the role {' or '.join(roles)}, not {self.role}")
-        return self
+        """This principal if it has one of `roles`: else 401 without credentials, 403 with them."""
+        if self.role in roles:
+            return self
+        if RESIDENT_ROLE in roles:
+            raise Unauthorized("this needs a voting code")
+        if not self.has_token:
+            raise Unauthorized(f"this needs a bearer token of an {' or '.join(roles)}")
+        raise Forbidden(f"this needs the role {' or '.join(roles)}, not {self.role}")
 
 
 PUBLIC = Principal("", PUBLIC_ROLE)

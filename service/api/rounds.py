@@ -8,7 +8,7 @@ from marshmallow import fields, validate
 
 from domain.budget_round import PHASES
 from domain.voting import TALLY_COMPLETIONS, TALLY_RULES, TIE_BREAK_KEYS, VOTING_METHODS
-from service.api.common import ActionSchema, BEARER, Blueprint, Cents, StrictSchema
+from service.api.common import BEARER, ActionSchema, Blueprint, Cents, StrictSchema
 from service.auth import actor, caller, requires
 from service.extension import runtime
 from service.queries import results, rounds, voting

@@ -1,4 +1,4 @@
-"""For officials and auditors: audit trails of rounds and proposals; for auditors: the raw event log."""
+"""Audit trails of rounds and proposals (officials, auditors) and the raw event log (auditors)."""
 from __future__ import annotations
 
 import base64
@@ -40,7 +40,9 @@ def stored_state(state: bytes) -> Any:
         return base64.b64encode(state).decode()
 
 
-def event_log(rt: Runtime, principal: Principal, *, after: int = 0, limit: int = 1000) -> dict[str, Any]:
+def event_log(
+    rt: Runtime, principal: Principal, *, after: int = 0, limit: int = 1000
+) -> dict[str, Any]:
     """The stored events after a position, in log order, as stored, for offline replay."""
     principal.require(*EVENT_LOG_READERS)
     recorder = rt.application.recorder

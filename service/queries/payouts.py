@@ -1,4 +1,4 @@
-"""Payouts of a round: all, with bank details, for officials and auditors; the paid ones for others."""
+"""Payouts of a round: all, with bank details, for officials and auditors; paid ones for others."""
 from __future__ import annotations
 
 from typing import Any

@@ -13,7 +13,7 @@ from service.queries.rounds import round_in
 
 
 def get_own_ballot(rt: Runtime, resident: Principal, round_id: str) -> dict[str, Any]:
-    """The ballot the resident's voting code has cast, with its choices (Forbidden for a bad code)."""
+    """The ballot cast with the resident's code, with its choices; Forbidden for a bad code."""
     resident.require(RESIDENT_ROLE)
     ballot_id = rt.application.ballot_id_of_code(UUID(round_id), resident.voting_code or "")
     with rt.reading() as conn:
