@@ -7,9 +7,10 @@ from typing import Any
 
 from projections import audit_trail, proposals
 from service.principal import Principal
-from service.queries.reading import Runtime, found
+from service.queries.lookup import found
 from service.queries.rounds import round_in
 from service.queries.visibility import AUDIT_TRAIL_READERS, EVENT_LOG_READERS
+from service.runtime import Runtime
 
 
 def round_audit_trail(

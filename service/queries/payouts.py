@@ -7,8 +7,8 @@ from domain.errors import NotFound
 from projections import payouts
 from service.principal import Principal
 from service.queries import visibility
-from service.queries.reading import Runtime
 from service.queries.rounds import round_in
+from service.runtime import Runtime
 
 
 def list_payouts(

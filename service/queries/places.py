@@ -5,7 +5,8 @@ from typing import Any
 
 from projections import places
 from service.principal import Principal
-from service.queries.reading import Runtime, found
+from service.queries.lookup import found
+from service.runtime import Runtime
 
 
 def list_municipalities(rt: Runtime, principal: Principal) -> list[dict[str, Any]]:

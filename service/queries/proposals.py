@@ -8,7 +8,8 @@ import sqlalchemy as sa
 from projections import ballots, proposals, rounds
 from service.principal import Principal
 from service.queries import visibility
-from service.queries.reading import Runtime, found
+from service.queries.lookup import found
+from service.runtime import Runtime
 
 
 def _with_votes(
@@ -66,4 +67,5 @@ def get_proposal_of_proposer(
 def get_submitted_proposal(rt: Runtime, proposal_id: str) -> dict[str, Any]:
     """A proposal just submitted, whole: the answer echoes what its proposer sent."""
     with rt.reading() as conn:
-        return found(proposals.get_proposal(conn, proposal_id), "proposal", proposal_id)
+        item = found(proposals.get_proposal(conn, proposal_id), "proposal", proposal_id)
+    return visibility.submission_as_echoed(item)

@@ -7,9 +7,10 @@ from uuid import UUID
 from projections import rounds
 from service.principal import Principal
 from service.queries import visibility
+from service.queries.lookup import found
 from service.queries.proposals import proposals_in
-from service.queries.reading import Runtime, found
 from service.queries.rounds import round_in
+from service.runtime import Runtime
 
 
 def list_tallies(rt: Runtime, principal: Principal, round_id: str) -> list[dict[str, Any]]:

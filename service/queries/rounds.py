@@ -7,7 +7,8 @@ import sqlalchemy as sa
 
 from projections import ballots, rounds
 from service.principal import Principal
-from service.queries.reading import Runtime, found
+from service.queries.lookup import found
+from service.runtime import Runtime
 
 
 def round_in(conn: sa.Connection, round_id: str) -> dict[str, Any]:

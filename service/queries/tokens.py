@@ -5,8 +5,8 @@ from typing import Any
 
 from service import token_store
 from service.principal import Principal
-from service.queries.reading import Runtime
 from service.queries.visibility import TOKEN_READERS
+from service.runtime import Runtime
 
 
 def list_tokens(rt: Runtime, principal: Principal) -> list[dict[str, Any]]:

@@ -58,6 +58,11 @@ def proposal_as_seen(principal: Principal, item: dict[str, Any]) -> dict[str, An
     return without(item, PROPOSAL_PERSONAL_FIELDS)
 
 
+def submission_as_echoed(item: dict[str, Any]) -> dict[str, Any]:
+    """The answer to a submission: everything its proposer just sent, their e-mail included."""
+    return item
+
+
 def proposal_as_its_proposer_sees(principal: Principal, item: dict[str, Any]) -> dict[str, Any]:
     """A proposal in any status, as its proposer sees it after acting on it with its key."""
     if sees_everything(principal):

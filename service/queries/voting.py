@@ -8,8 +8,8 @@ from domain.round_result import ballot_digest
 from projections import ballots
 from service.principal import RESIDENT_ROLE, Principal
 from service.queries import visibility
-from service.queries.reading import Runtime
 from service.queries.rounds import round_in
+from service.runtime import Runtime
 
 
 def get_own_ballot(rt: Runtime, resident: Principal, round_id: str) -> dict[str, Any]:

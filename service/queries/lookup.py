@@ -1,12 +1,9 @@
-"""What every query shares: the runtime it reads through, and 404 for what is not there."""
+"""Looking one item up: the item, or NotFound naming what was looked for."""
 from __future__ import annotations
 
 from typing import Any, TypeVar
 
 from domain.errors import NotFound
-from service.runtime import Runtime
-
-__all__ = ["Runtime", "found"]
 
 T = TypeVar("T")
 
