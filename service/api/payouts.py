@@ -44,6 +44,7 @@ class PayoutIn(StrictSchema):
 
 class PaidIn(StrictSchema):
     bank_reference = fields.String(required=True, validate=validate.Length(min=1, max=140))
+    paid_on = fields.Date(metadata={"description": "the bank's booking date, when known"})
 
 
 class PayoutOut(StrictSchema):
