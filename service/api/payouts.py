@@ -142,7 +142,7 @@ class MarkPaid(MethodView):
     @blp.response(200, PayoutOut)
     @blp.doc(security=BEARER)
     def post(self, data, round_id, payout_id):
-        """Record that the bank paid an approved payout, with the bank's reference (official)."""
+        """Record the bank's payment of an approved payout (official, not requester or approver)."""
         runtime().application.mark_payout_paid(UUID(round_id), payout_id, actor=actor(), **data)
         return _read_payout(round_id, payout_id)
 
