@@ -5,7 +5,7 @@ import uuid
 
 import pytest
 
-from service.auth import MAX_NAME_LENGTH
+from service.token_store import MAX_NAME_LENGTH
 from tests.api.conftest import TOKEN_NAMES
 
 
