@@ -6,6 +6,7 @@ import hmac
 import secrets
 import uuid
 from collections.abc import Callable
+from datetime import date
 from importlib import metadata
 from typing import Any, TypeVar
 from uuid import UUID
@@ -393,12 +394,18 @@ class BuurtbudgetApplication(Application[UUID]):
         )
 
     def mark_payout_paid(
-        self, round_id: UUID, payout_id: str, *, bank_reference: str, actor: str
+        self,
+        round_id: UUID,
+        payout_id: str,
+        *,
+        bank_reference: str,
+        paid_on: date | None = None,
+        actor: str,
     ) -> None:
         self._on_round(
             round_id,
             lambda r: r.mark_payout_paid(
-                payout_id=payout_id, bank_reference=bank_reference, actor=actor
+                payout_id=payout_id, bank_reference=bank_reference, paid_on=paid_on, actor=actor
             ),
         )
 

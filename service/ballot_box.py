@@ -24,16 +24,17 @@ from typing import Any
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, Application, Repository
-from eventsourcing.utils import get_topic
 
 from domain.ballot import Ballot, counts_in_tally
 from domain.budget_round import BudgetRound
 from domain.errors import Conflict, Forbidden
+from domain.event_topics import topics_of
 from service.conflict_retry import RetryPolicy
 from service.group_commit import GroupCommit, cooperative_gather
 
-BALLOT_CAST_TOPIC = get_topic(Ballot.Cast)  # type: ignore[attr-defined]
-VOTING_CLOSED_TOPIC = get_topic(BudgetRound.VotingClosed)  # type: ignore[attr-defined]
+# Every topic these events are stored under, older logs' included.
+BALLOT_CAST_TOPICS = topics_of(Ballot.Cast)  # type: ignore[attr-defined]
+VOTING_CLOSED_TOPICS = topics_of(BudgetRound.VotingClosed)  # type: ignore[attr-defined]
 
 
 class BallotBox:
@@ -155,7 +156,7 @@ class BallotBox:
 
     def voting_closed_position(self, round_id: UUID) -> int | None:
         """Where the round's VotingClosed is in the log, or None if voting was never closed."""
-        for notification in self.notifications_with_topics([VOTING_CLOSED_TOPIC]):
+        for notification in self.notifications_with_topics(VOTING_CLOSED_TOPICS):
             if notification.originator_id == round_id:
                 return notification.id
         return None
@@ -164,7 +165,7 @@ class BallotBox:
         """The last version of every ballot of a round that counts, from the log."""
         closed_at = self.voting_closed_position(round_id)
         final: dict[UUID, tuple[int, dict[str, int]]] = {}
-        for notification in self.notifications_with_topics([BALLOT_CAST_TOPIC]):
+        for notification in self.notifications_with_topics(BALLOT_CAST_TOPICS):
             if not counts_in_tally(notification.id, closed_at):
                 break  # later casts of every round are later still
             domain_event = self._application.mapper.to_domain_event(notification)
