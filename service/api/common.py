@@ -1,19 +1,36 @@
-"""Schema pieces every blueprint uses: money, ids, the error response and the bearer requirement."""
+"""Schema pieces every blueprint uses: text, money and other numbers, ids, the bearer requirement.
+
+Every text field of a write schema is `Text` and every number has a range below, so nothing a
+read model on SQLite or PostgreSQL cannot store ever reaches an event (docs/api.md lists them).
+"""
 from __future__ import annotations
 
+import re
+import unicodedata
+from copy import deepcopy
 from typing import Any
 from uuid import UUID
 
 import flask_smorest
 import marshmallow as ma
+from apispec import BasePlugin
 from flask_smorest.utils import resolve_schema_instance
 from marshmallow import fields, validate
 from werkzeug.routing import BaseConverter
 
 from domain.errors import NotFound
 from domain.money import MAX_CENTS
+from service.api.request_body import StrictJsonParser
 
 BEARER = [{"bearerAuth": []}]
+
+# The documented ranges (docs/api.md). Money is capped by domain.money.MAX_CENTS; points of a
+# cumulative or ordinal ballot by MAX_POINTS, so that the points of every ballot of a round summed
+# stay far inside a 64-bit column; choices, ranks and list lengths by MAX_CHOICES.
+MAX_POINTS = 1_000_000
+MAX_CHOICES = 1_000
+# Positions in the event log are 64-bit signed integers on every backend.
+MAX_POSITION = 2**63 - 1
 
 
 class Blueprint(flask_smorest.Blueprint):
@@ -23,16 +40,98 @@ class Blueprint(flask_smorest.Blueprint):
     the web layer's CPU per ballot; schemas hold no per-request state, so one instance serves all.
     """
 
+    ARGUMENTS_PARSER = StrictJsonParser()
+
     def arguments(self, schema: Any, **kwargs: Any) -> Any:
+        # A query string that does not fit is a malformed URL (400); a body that does not
+        # fit its schema stays 422.
+        if kwargs.get("location") == "query":
+            kwargs.setdefault("error_status_code", 400)
         return super().arguments(resolve_schema_instance(schema), **kwargs)
+
+
+# C0 and C1 control characters except tab and newline, and UTF-16 surrogates (which only occur
+# alone in a Python string, as from a JSON escape "\ud800": no database can encode them).
+_NOT_STORABLE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff]")
+
+
+class Pattern(validate.Regexp):
+    """A regular expression with JSON Schema's meaning: found anywhere unless anchored.
+
+    OpenAPI shows `pattern` as given; a final `$` is checked as the end of the text, where Python's
+    `$` would also let a trailing newline through.
+    """
+
+    def __init__(self, pattern: str, *, error: str | None = None):
+        super().__init__(pattern, error=error)
+        self._checked = re.compile(pattern[:-1] + r"\Z" if pattern.endswith("$") else pattern)
+
+    def __call__(self, value: str) -> str:
+        if self._checked.search(value) is None:
+            raise ma.ValidationError(self._format_error(value))
+        return value
+
+
+# What the domain calls empty: nothing but whitespace (str.strip() leaves nothing).
+NOT_BLANK = Pattern(r"\S", error="must not be empty or only whitespace")
+
+
+class Text(fields.String):
+    """Text every read model can store: Unicode NFC, no control characters but newline and tab.
+
+    A CRLF line break (what a browser's textarea sends) is stored as LF; NUL, other control
+    characters and lone surrogates are refused. Lengths are checked after normalization.
+    """
+
+    default_error_messages = {
+        "not_storable": "must not contain control characters (other than newline and tab), "
+        "NUL or lone surrogates; found U+{codepoint:04X} at position {position}",
+    }
+
+    def __init__(self, *, blank: bool = True, **kwargs: Any):
+        super().__init__(**kwargs)
+        if not blank:
+            self.validators.insert(0, NOT_BLANK)
+
+    def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> str:
+        text = super()._deserialize(value, attr, data, **kwargs).replace("\r\n", "\n")
+        bad = _NOT_STORABLE.search(text)
+        if bad:
+            raise self.make_error(
+                "not_storable", codepoint=ord(bad.group()), position=bad.start()
+            )
+        return text if unicodedata.is_normalized("NFC", text) else unicodedata.normalize("NFC", text)
+
+
+class Email(Text):
+    """An e-mail address, as `Text`."""
+
+    def __init__(self, **kwargs: Any):
+        kwargs.setdefault("metadata", {}).setdefault("format", "email")
+        super().__init__(**kwargs)
+        self.validators.insert(0, validate.Email())
+
+
+class Id(fields.UUID):
+    """A UUID in any accepted spelling, handed on in canonical form (ids are compared as text)."""
+
+    def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> str:
+        return str(super()._deserialize(value, attr, data, **kwargs))
 
 
 class Cents(fields.Integer):
     """Money as a whole number of euro cents; floats and strings are refused."""
 
-    def __init__(self, **kwargs: Any):
+    def __init__(self, *, minimum: int = 1, **kwargs: Any):
         kwargs.setdefault("metadata", {}).setdefault("description", "amount in euro cents")
-        super().__init__(strict=True, validate=validate.Range(min=1, max=MAX_CENTS), **kwargs)
+        super().__init__(strict=True, validate=validate.Range(min=minimum, max=MAX_CENTS), **kwargs)
+
+
+class Count(fields.Integer):
+    """A whole number in [minimum, maximum]: every number a write schema takes has a range."""
+
+    def __init__(self, *, minimum: int, maximum: int, strict: bool = True, **kwargs: Any):
+        super().__init__(strict=strict, validate=validate.Range(min=minimum, max=maximum), **kwargs)
 
 
 class StrictSchema(ma.Schema):
@@ -43,12 +142,25 @@ class StrictSchema(ma.Schema):
         ordered = True
 
 
+class CrossFieldRules(BasePlugin):
+    """apispec plugin: a schema's `OPENAPI_RULES` (oneOf, anyOf, ...) join its OpenAPI component.
+
+    JSON Schema can say "exactly one of these fields" or "this field needs that one", which
+    marshmallow says in a `validates_schema` method; the schema class states both, side by side.
+    """
+
+    def schema_helper(self, name: str, definition: dict, **kwargs: Any) -> dict | None:
+        schema = kwargs.get("schema")
+        rules = getattr(schema, "OPENAPI_RULES", None)
+        return deepcopy(rules) if rules else None
+
+
 class ActionSchema(StrictSchema):
     """An empty body (actions whose meaning is all in the URL)."""
 
 
 class ReasonSchema(StrictSchema):
-    reason = fields.String(required=True, validate=validate.Length(min=1, max=2000))
+    reason = Text(required=True, blank=False, validate=validate.Length(min=1, max=2000))
 
 
 def found(item: dict[str, Any] | None, what: str, key: Any) -> dict[str, Any]:

@@ -10,7 +10,10 @@ from domain.budget_round import AFTER_VOTING, PHASES
 from domain.voting import TALLY_COMPLETIONS, TALLY_RULES, TIE_BREAK_KEYS, VOTING_METHODS
 from projections import ballots, proposals, rounds
 from domain.round_result import ballot_digest
-from service.api.common import ActionSchema, BEARER, Blueprint, Cents, StrictSchema, found
+from service.api.common import (
+    MAX_CHOICES, MAX_POINTS, ActionSchema, BEARER, Blueprint, Cents, Count, Id, StrictSchema, Text,
+    found,
+)
 from service.auth import actor, requires
 from service.extension import runtime
 
@@ -19,17 +22,23 @@ blp = Blueprint("rounds", __name__, url_prefix="/api/v1/rounds", description="Bu
 
 
 class VotingIn(StrictSchema):
-    method = fields.String(validate=validate.OneOf(VOTING_METHODS))
-    min_choices = fields.Integer(strict=True)
-    max_choices = fields.Integer(strict=True, allow_none=True)
-    max_total_cost = fields.Integer(strict=True, allow_none=True, metadata={"description": "cents"})
-    points_total = fields.Integer(strict=True, allow_none=True)
-    min_points = fields.Integer(strict=True)
-    max_points = fields.Integer(strict=True, allow_none=True)
-    scoring = fields.List(fields.Integer(strict=True), allow_none=True)
-    rule = fields.String(validate=validate.OneOf(TALLY_RULES))
-    completion = fields.String(validate=validate.OneOf(TALLY_COMPLETIONS))
-    tie_break = fields.List(fields.String(validate=validate.OneOf(TIE_BREAK_KEYS)))
+    method = Text(validate=validate.OneOf(VOTING_METHODS))
+    min_choices = Count(minimum=0, maximum=MAX_CHOICES)
+    max_choices = Count(minimum=1, maximum=MAX_CHOICES, allow_none=True)
+    max_total_cost = Cents(allow_none=True, metadata={"description": "knapsack: cents per ballot"})
+    points_total = Count(minimum=1, maximum=MAX_POINTS, allow_none=True)
+    min_points = Count(minimum=1, maximum=MAX_POINTS)
+    max_points = Count(minimum=1, maximum=MAX_POINTS, allow_none=True)
+    scoring = fields.List(
+        Count(minimum=0, maximum=MAX_POINTS), allow_none=True,
+        validate=validate.Length(min=1, max=MAX_CHOICES),
+        metadata={"description": "ordinal: points per rank, best first; default Borda"},
+    )
+    rule = Text(validate=validate.OneOf(TALLY_RULES))
+    completion = Text(validate=validate.OneOf(TALLY_COMPLETIONS))
+    tie_break = fields.List(
+        Text(validate=validate.OneOf(TIE_BREAK_KEYS)), validate=validate.Length(min=1, max=10)
+    )
 
 
 class Schedule(StrictSchema):
@@ -47,8 +56,8 @@ def iso_schedule(schedule):
 
 class RoundIn(StrictSchema):
     neighbourhood_id = fields.UUID(required=True)
-    title = fields.String(required=True, validate=validate.Length(min=1, max=200))
-    description = fields.String(load_default="", validate=validate.Length(max=5000))
+    title = Text(required=True, blank=False, validate=validate.Length(min=1, max=200))
+    description = Text(load_default="", validate=validate.Length(max=5000))
     schedule = fields.Nested(Schedule, load_default=None)
     voting = fields.Nested(VotingIn, load_default=None)
 
@@ -85,14 +94,14 @@ class RoundOut(StrictSchema):
 
 
 class RoundQuery(StrictSchema):
-    neighbourhood_id = fields.String(load_default=None)
-    phase = fields.String(load_default=None, validate=validate.OneOf(PHASES))
+    neighbourhood_id = Id(load_default=None)
+    phase = Text(load_default=None, validate=validate.OneOf(PHASES))
 
 
 class DepositIn(StrictSchema):
     amount = Cents(required=True)
-    source = fields.String(required=True, validate=validate.Length(min=1, max=200))
-    reference = fields.String(load_default="", validate=validate.Length(max=200))
+    source = Text(required=True, blank=False, validate=validate.Length(min=1, max=200))
+    reference = Text(load_default="", validate=validate.Length(max=200))
 
 
 class DepositOut(StrictSchema):
@@ -106,8 +115,8 @@ class DepositOut(StrictSchema):
 
 
 class CloseIn(StrictSchema):
-    destination = fields.String(
-        required=True, validate=validate.Length(min=1, max=200),
+    destination = Text(
+        required=True, blank=False, validate=validate.Length(min=1, max=200),
         metadata={"description": "where unspent money returns, e.g. the municipal budget line"},
     )
 

@@ -51,7 +51,7 @@ def test_rounds_are_listed_by_neighbourhood_and_phase(api, rounds):
     assert [r["round_id"] for r in api.get("/rounds?phase=submission")] == [submitting.round_id]
     assert api.get(f"/rounds?neighbourhood_id={other}") == []
     assert len(api.get(f"/rounds?neighbourhood_id={rounds.neighbourhood()}")) == 2
-    api.refused("GET", "/rounds?phase=finished", status=422, message="phase")
+    api.refused("GET", "/rounds?phase=finished", status=400, message="phase")
 
 
 def test_opening_a_round_checks_the_neighbourhood_and_the_rules(api, rounds):
