@@ -202,7 +202,12 @@ class RoundSettings(MethodView):
     @blp.response(200, RoundOut)
     @blp.doc(security=BEARER)
     def patch(self, data, round_id):
-        """Change the schedule, or the voting rules before voting opens (official)."""
+        """Change the schedule, or the voting rules before voting opens (official).
+
+        A body that changes nothing (`{}`) answers the round as it is and records no event.
+        """
+        if not (data["schedule"] or data["voting"]):
+            return read_round(round_id)
         runtime().application.change_round_settings(
             UUID(round_id), schedule=iso_schedule(data["schedule"]),
             voting=data["voting"], actor=actor(),
