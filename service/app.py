@@ -10,7 +10,7 @@ from werkzeug.exceptions import BadRequest
 
 from service import extension
 from service.api import BLUEPRINTS
-from service.api.common import CrossFieldRules, IdConverter
+from service.api.common import CrossFieldRules, ErrorResponses, IdConverter
 from service.application import software_version
 from service.auth import current_principal
 from service.config import load_settings
@@ -43,7 +43,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     limit_request_bodies(app, settings)
     extension.init_app(app, settings)
     app.url_map.converters["id"] = IdConverter
-    api = Api(app, spec_kwargs={"extra_plugins": [CrossFieldRules()]})
+    api = Api(app, spec_kwargs={"extra_plugins": [CrossFieldRules(), ErrorResponses()]})
     api.register_converter(IdConverter, lambda _converter: {"type": "string", "format": "uuid"})
     for blueprint in BLUEPRINTS:
         api.register_blueprint(blueprint)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from copy import deepcopy
+from http import HTTPStatus
 from typing import Any
 from uuid import UUID
 
@@ -153,6 +154,34 @@ class CrossFieldRules(BasePlugin):
         schema = kwargs.get("schema")
         rules = getattr(schema, "OPENAPI_RULES", None)
         return deepcopy(rules) if rules else None
+
+
+class ErrorResponses(BasePlugin):
+    """apispec plugin: each operation lists the error statuses it can answer, in the one error shape.
+
+    They follow from what the operation takes, the same way for every endpoint: any request may
+    carry an invalid token (401) or a query parameter the endpoint does not take (400), and the
+    store may be unreachable (503); a request body may be malformed (400), too large (413), not
+    JSON (415) or not fit its schema (422); an id in the path may not exist (404); a token may have
+    the wrong role (403); a command may break a rule (422), come in the wrong phase or lose a race
+    (409), or be refused to this caller (403: four eyes, an invalid voting code or proposer key).
+    """
+
+    def operation_helper(self, path: str | None = None, operations: dict | None = None,
+                         **kwargs: Any) -> None:
+        for method, operation in (operations or {}).items():
+            statuses = {400, 401, 503}
+            if "requestBody" in operation:
+                statuses |= {413, 415, 422}
+            if path and "{" in path:
+                statuses.add(404)
+            if operation.get("security"):
+                statuses.add(403)
+            if method != "get":
+                statuses |= {403, 409, 422}
+            responses = operation.setdefault("responses", {})
+            for status in sorted(statuses):
+                responses.setdefault(str(status), HTTPStatus(status).name)
 
 
 class ActionSchema(StrictSchema):
