@@ -51,9 +51,13 @@ class Blueprint(flask_smorest.Blueprint):
         return super().arguments(resolve_schema_instance(schema), **kwargs)
 
 
-# C0 and C1 control characters except tab and newline, and UTF-16 surrogates (which only occur
+# C0 and C1 control characters except tab and line breaks, and UTF-16 surrogates (which only occur
 # alone in a Python string, as from a JSON escape "\ud800": no database can encode them).
-_NOT_STORABLE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff]")
+_NOT_STORABLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
+# The same rule as OpenAPI states it (surrogates cannot occur in UTF-8 JSON text).
+_CONTROL = r"\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f"
+TEXT_PATTERN = rf"^[^{_CONTROL}]*$"
+NOT_BLANK_TEXT_PATTERN = rf"^[^{_CONTROL}]*[^\s{_CONTROL}][^{_CONTROL}]*$"
 
 
 class Pattern(validate.Regexp):
@@ -73,44 +77,49 @@ class Pattern(validate.Regexp):
         return value
 
 
-# What the domain calls empty: nothing but whitespace (str.strip() leaves nothing).
-NOT_BLANK = Pattern(r"\S", error="must not be empty or only whitespace")
-
-
 class Text(fields.String):
     """Text every read model can store: Unicode NFC, no control characters but newline and tab.
 
-    A CRLF line break (what a browser's textarea sends) is stored as LF; NUL, other control
-    characters and lone surrogates are refused. Lengths are checked after normalization.
+    Line breaks are stored as LF (a browser's textarea sends CRLF); NUL, other control
+    characters and lone surrogates are refused. Lengths are checked after normalization. With
+    `blank=False`, text of only whitespace is refused too (the domain would call it empty).
+    OpenAPI states the rule as the field's `pattern`, unless a Pattern validator gives its own.
     """
 
     default_error_messages = {
         "not_storable": "must not contain control characters (other than newline and tab), "
         "NUL or lone surrogates; found U+{codepoint:04X} at position {position}",
+        "blank": "must not be empty or only whitespace",
     }
 
     def __init__(self, *, blank: bool = True, **kwargs: Any):
         super().__init__(**kwargs)
-        if not blank:
-            self.validators.insert(0, NOT_BLANK)
+        self.blank = blank
+        if not any(isinstance(v, validate.Regexp) for v in self.validators):
+            self.metadata.setdefault("pattern", TEXT_PATTERN if blank else NOT_BLANK_TEXT_PATTERN)
 
     def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> str:
-        text = super()._deserialize(value, attr, data, **kwargs).replace("\r\n", "\n")
+        text = super()._deserialize(value, attr, data, **kwargs)
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
         bad = _NOT_STORABLE.search(text)
         if bad:
             raise self.make_error(
                 "not_storable", codepoint=ord(bad.group()), position=bad.start()
             )
+        if not self.blank and not text.strip():
+            raise self.make_error("blank")
         return text if unicodedata.is_normalized("NFC", text) else unicodedata.normalize("NFC", text)
 
 
 class Email(Text):
-    """An e-mail address, as `Text`."""
+    """An e-mail address as the domain takes it (something@domain.tld), as `Text`."""
+
+    PATTERN = rf"^[^@\s{_CONTROL}]+@[^@\s{_CONTROL}]+\.[^@\s{_CONTROL}]+$"
 
     def __init__(self, **kwargs: Any):
         kwargs.setdefault("metadata", {}).setdefault("format", "email")
         super().__init__(**kwargs)
-        self.validators.insert(0, validate.Email())
+        self.validators.insert(0, Pattern(self.PATTERN, error="not an e-mail address"))
 
 
 class Id(fields.UUID):

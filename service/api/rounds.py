@@ -21,7 +21,43 @@ blp = Blueprint("rounds", __name__, url_prefix="/api/v1/rounds", description="Bu
 
 
 
+def _when(field: str, values: list[str], then: dict) -> dict:
+    """JSON Schema for "if `field` is one of `values`, then `then`" in OpenAPI 3.0 (no if/then)."""
+    return {"anyOf": [{"properties": {field: {"not": {"enum": values}}}}, then]}
+
+
 class VotingIn(StrictSchema):
+    """Voting settings; a field left out keeps its default (method approval, rule greedy, ...)."""
+
+    OPENAPI_RULES = {
+        "description": (
+            "Rules that tie fields together (422 when broken): a knapsack vote needs "
+            "max_total_cost; a cumulative vote needs points_total; a choose-one vote has "
+            "min_choices and max_choices of at most 1; a completion other than none needs rule "
+            "mes; rules mes and phragmen count approval, knapsack and choose-one ballots only. "
+            "Two comparisons OpenAPI cannot state: max_choices >= min_choices and "
+            "max_points >= min_points."
+        ),
+        "allOf": [
+            _when("method", ["knapsack"], {"required": ["max_total_cost"],
+                                           "properties": {"max_total_cost": {"type": "integer"}}}),
+            _when("method", ["cumulative"], {"required": ["points_total"],
+                                             "properties": {"points_total": {"type": "integer"}}}),
+            _when("method", ["choose-one"], {"properties": {"min_choices": {"maximum": 1},
+                                                            "max_choices": {"maximum": 1}}}),
+            {"anyOf": [
+                {"not": {"required": ["completion"]}},
+                {"properties": {"completion": {"enum": ["none"]}}},
+                {"required": ["rule"], "properties": {"rule": {"enum": ["mes"]}}},
+            ]},
+            {"anyOf": [
+                {"not": {"required": ["rule"]}},
+                {"properties": {"rule": {"enum": ["greedy"]}}},
+                {"properties": {"method": {"enum": ["approval", "knapsack", "choose-one"]}}},
+            ]},
+        ],
+    }
+
     method = Text(validate=validate.OneOf(VOTING_METHODS))
     min_choices = Count(minimum=0, maximum=MAX_CHOICES)
     max_choices = Count(minimum=1, maximum=MAX_CHOICES, allow_none=True)
@@ -42,6 +78,12 @@ class VotingIn(StrictSchema):
 
 
 class Schedule(StrictSchema):
+    """The start date of each phase; a later phase may not start before an earlier one (422)."""
+
+    OPENAPI_RULES = {
+        "description": "The start date of each phase; dates may not run backwards (422)."
+    }
+
     submission = fields.Date()
     review = fields.Date()
     voting = fields.Date()
@@ -58,13 +100,13 @@ class RoundIn(StrictSchema):
     neighbourhood_id = fields.UUID(required=True)
     title = Text(required=True, blank=False, validate=validate.Length(min=1, max=200))
     description = Text(load_default="", validate=validate.Length(max=5000))
-    schedule = fields.Nested(Schedule, load_default=None)
-    voting = fields.Nested(VotingIn, load_default=None)
+    schedule = fields.Nested(Schedule, load_default=None, allow_none=False)
+    voting = fields.Nested(VotingIn, load_default=None, allow_none=False)
 
 
 class SettingsIn(StrictSchema):
-    schedule = fields.Nested(Schedule, load_default=None)
-    voting = fields.Nested(VotingIn, load_default=None)
+    schedule = fields.Nested(Schedule, load_default=None, allow_none=False)
+    voting = fields.Nested(VotingIn, load_default=None, allow_none=False)
 
 
 class RoundOut(StrictSchema):

@@ -43,7 +43,8 @@ class BallotIn(StrictSchema):
         metadata={"description": "approval / knapsack / choose-one", "uniqueItems": True},
     )
     points = fields.Dict(
-        keys=Text(validate=validate.Length(min=1, max=64)),
+        # Keys are proposal ids, refused unless on the ballot; OpenAPI 3.0 cannot constrain them.
+        keys=fields.String(),
         values=Count(minimum=1, maximum=MAX_POINTS),
         validate=lambda points: len(points) <= MAX_CHOICES,
         metadata={"description": "cumulative: proposal id -> points", "maxProperties": MAX_CHOICES},
