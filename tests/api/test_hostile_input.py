@@ -173,7 +173,10 @@ def test_points_beyond_the_documented_range_are_refused(api, rounds, points):
     voting = {"method": "cumulative", "points_total": 1_000_000}
     driven = rounds.to("voting", voting=voting, costs=(1000,))
     body = {"code": driven.codes[0], "points": {driven.proposal_ids[0]: points}}
+    too_many = {"neighbourhood_id": rounds.neighbourhood(), "title": "Many points",
+                "voting": {"method": "cumulative", "points_total": points, "max_points": points}}
 
+    api.refused("POST", "/rounds", too_many, as_="official", status=422, message="points_total")
     driven.refused("POST", "ballots", body, as_=None, status=422, message="points")
 
     api.get(f"/proposals/{driven.proposal_ids[0]}")
