@@ -19,7 +19,6 @@ from flask_smorest.utils import resolve_schema_instance
 from marshmallow import fields, validate
 from werkzeug.routing import BaseConverter
 
-from domain.errors import NotFound
 from domain.money import MAX_CENTS
 from service.api.request_body import StrictJsonParser
 
@@ -199,12 +198,6 @@ class ActionSchema(StrictSchema):
 
 class ReasonSchema(StrictSchema):
     reason = Text(required=True, blank=False, validate=validate.Length(min=1, max=2000))
-
-
-def found(item: dict[str, Any] | None, what: str, key: Any) -> dict[str, Any]:
-    if item is None:
-        raise NotFound(f"{what} {key} not found")
-    return item
 
 
 class IdConverter(BaseConverter):

@@ -9,13 +9,12 @@ from schwifty import IBAN
 from schwifty.exceptions import SchwiftyException
 
 from domain.budget_round import PAYOUT_KINDS
-from projections import payouts
 from service.api.common import (
-    BEARER, ActionSchema, Blueprint, Cents, Id, Pattern, ReasonSchema, StrictSchema, Text, found,
+    BEARER, ActionSchema, Blueprint, Cents, Id, Pattern, ReasonSchema, StrictSchema, Text,
 )
-from service.api.rounds import read_round
-from service.auth import actor, current_principal, requires
+from service.auth import actor, caller, requires
 from service.extension import runtime
+from service.queries import payouts
 
 # The statuses a payout goes through (domain.budget_round), as the read model lists them.
 PAYOUT_STATUSES = ("requested", "approved", "rejected", "paid", "reversed")
@@ -90,12 +89,8 @@ class PayoutQuery(StrictSchema):
                   metadata={"description": "the public sees paid payouts only"})
 
 
-def _read_payout(round_id: str, payout_id: str) -> dict:
-    with runtime().reading() as conn:
-        item = payouts.get_payout(conn, payout_id)
-    if item is None or item["round_id"] != round_id:
-        found(None, "payout", payout_id)
-    return item
+def read_payout(round_id: str, payout_id: str) -> dict:
+    return payouts.get_payout(runtime(), caller(), round_id, payout_id)
 
 
 @blp.route("/<id:round_id>/payouts")
@@ -104,16 +99,7 @@ class Payouts(MethodView):
     @blp.response(200, PayoutOut(many=True))
     def get(self, query, round_id):
         """Payouts of a round. The public sees paid payouts without bank details."""
-        read_round(round_id)
-        principal = current_principal()
-        with runtime().reading() as conn:
-            if principal is not None and principal.role in ("official", "auditor"):
-                return payouts.list_payouts(conn, round_id=round_id, **query)
-            if query["status"] not in (None, "paid"):
-                return []
-            paid = payouts.list_payouts(conn, round_id=round_id, proposal_id=query["proposal_id"],
-                                        status="paid")
-        return [{k: v for k, v in item.items() if k != "iban"} for item in paid]
+        return payouts.list_payouts(runtime(), caller(), round_id, **query)
 
     @requires("official")
     @blp.arguments(PayoutIn)
@@ -124,7 +110,7 @@ class Payouts(MethodView):
         payout_id = runtime().application.request_payout(
             UUID(round_id), actor=actor(), **{**data, "proposal_id": str(data["proposal_id"])}
         )
-        return _read_payout(round_id, payout_id)
+        return read_payout(round_id, payout_id)
 
 
 @blp.route("/<id:round_id>/payouts/<id:payout_id>/approve")
@@ -136,7 +122,7 @@ class Approve(MethodView):
     def post(self, _data, round_id, payout_id):
         """Approve a payout; must be a different official than the requester (four eyes)."""
         runtime().application.approve_payout(UUID(round_id), payout_id, actor=actor())
-        return _read_payout(round_id, payout_id)
+        return read_payout(round_id, payout_id)
 
 
 @blp.route("/<id:round_id>/payouts/<id:payout_id>/reject")
@@ -148,7 +134,7 @@ class Reject(MethodView):
     def post(self, data, round_id, payout_id):
         """Reject a payout with a reason; must be a different official than the requester."""
         runtime().application.reject_payout(UUID(round_id), payout_id, actor=actor(), **data)
-        return _read_payout(round_id, payout_id)
+        return read_payout(round_id, payout_id)
 
 
 @blp.route("/<id:round_id>/payouts/<id:payout_id>/paid")
@@ -160,7 +146,7 @@ class MarkPaid(MethodView):
     def post(self, data, round_id, payout_id):
         """Record that the bank paid an approved payout, with the bank's reference (official)."""
         runtime().application.mark_payout_paid(UUID(round_id), payout_id, actor=actor(), **data)
-        return _read_payout(round_id, payout_id)
+        return read_payout(round_id, payout_id)
 
 
 @blp.route("/<id:round_id>/payouts/<id:payout_id>/reverse")
@@ -172,4 +158,4 @@ class Reverse(MethodView):
     def post(self, data, round_id, payout_id):
         """Reverse a paid payout with a reason; the money is reserved for the proposal again."""
         runtime().application.reverse_payout(UUID(round_id), payout_id, actor=actor(), **data)
-        return _read_payout(round_id, payout_id)
+        return read_payout(round_id, payout_id)
