@@ -330,7 +330,8 @@ def test_a_closed_round_returns_what_was_not_paid_and_takes_no_more_money(api, r
         message="cannot deposit funds while the round is in phase 'closed'",
     )
     driven.refused(
-        "PATCH", "settings", {"schedule": {}}, status=409, message="cannot change the settings"
+        "PATCH", "settings", {"schedule": {"closed": "2030-01-01"}}, status=409,
+        message="cannot change the settings",
     )
 
 
