@@ -107,7 +107,9 @@ class Text(fields.String):
             )
         if not self.blank and not text.strip():
             raise self.make_error("blank")
-        return text if unicodedata.is_normalized("NFC", text) else unicodedata.normalize("NFC", text)
+        if unicodedata.is_normalized("NFC", text):
+            return text
+        return unicodedata.normalize("NFC", text)
 
 
 class Email(Text):
@@ -165,7 +167,7 @@ class CrossFieldRules(BasePlugin):
 
 
 class ErrorResponses(BasePlugin):
-    """apispec plugin: each operation lists the error statuses it can answer, in the one error shape.
+    """apispec plugin: each operation lists the error statuses it can answer, in the error shape.
 
     They follow from what the operation takes, the same way for every endpoint: any request may
     carry an invalid token (401) or a query parameter the endpoint does not take (400), and the

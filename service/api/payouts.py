@@ -34,7 +34,9 @@ class IbanField(Text):
     def __init__(self, **kwargs):
         kwargs.setdefault("metadata", {}).update(format="iban", pattern=self.SHAPE)
         super().__init__(**kwargs)
-        self._shape = Pattern(self.SHAPE, error="not a valid IBAN: 2 letters, 2 digits, 11-30 letters or digits")
+        self._shape = Pattern(
+            self.SHAPE, error="not a valid IBAN: 2 letters, 2 digits, 11-30 letters or digits"
+        )
 
     def _deserialize(self, value, attr, data, **kwargs):
         text = self._shape(super()._deserialize(value, attr, data, **kwargs))

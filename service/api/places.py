@@ -15,7 +15,8 @@ blp = Blueprint("places", __name__, url_prefix="/api/v1", description="Municipal
 class MunicipalityIn(StrictSchema):
     name = Text(required=True, blank=False, validate=validate.Length(min=1, max=200))
     cbs_code = Text(
-        load_default=None, validate=Pattern(r"^GM[0-9]{4}$", error="a municipality's CBS code looks like GM0363"),
+        load_default=None,
+        validate=Pattern(r"^GM[0-9]{4}$", error="a municipality's CBS code looks like GM0363"),
         metadata={"example": "GM0363", "description": "CBS municipality code: GM and 4 digits"},
     )
 

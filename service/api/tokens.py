@@ -17,7 +17,8 @@ blp = Blueprint("tokens", __name__, url_prefix="/api/v1/tokens", description="Be
 
 class TokenIn(StrictSchema):
     name = Text(required=True, validate=[
-        validate.Length(min=1, max=MAX_NAME_LENGTH), Pattern(r"^[A-Za-z0-9._-]+$", error="name must be letters, digits, '-', '_' or '.'"),
+        validate.Length(min=1, max=MAX_NAME_LENGTH),
+        Pattern(r"^[A-Za-z0-9._-]+$", error="name must be letters, digits, '-', '_' or '.'"),
     ], metadata={"description": "letters, digits, '.', '_' or '-'; becomes the actor in events"})
     role = Text(required=True, validate=validate.OneOf(ROLES))
 

@@ -26,14 +26,15 @@ EXAMPLES = 10
 
 
 def writes(driven: dict[str, Any], text: str, number: Any) -> list[tuple[str, str, dict, str]]:
-    """(method, path, body, caller) for every write endpoint, with `text` and `number` in each field."""
+    """(method, path, body, caller) for every write endpoint, `text` and `number` in each field."""
     submission, review, voting, execution = (
         driven[k] for k in ("submission", "review", "voting", "execution")
     )
     return [
         ("POST", "/municipalities", {"name": text, "cbs_code": text}, "official"),
         ("POST", "/neighbourhoods",
-         {"municipality_id": driven["municipality_id"], "name": text, "cbs_code": text}, "official"),
+         {"municipality_id": driven["municipality_id"], "name": text, "cbs_code": text},
+         "official"),
         ("POST", "/rounds", {"neighbourhood_id": driven["neighbourhood_id"], "title": text,
                              "description": text, "voting": {"method": "cumulative",
                                                              "points_total": number}}, "official"),
@@ -63,8 +64,15 @@ def writes(driven: dict[str, Any], text: str, number: Any) -> list[tuple[str, st
         ("POST", f"{execution.url}/payouts", {"proposal_id": execution.winners[0], "amount": 1,
                                               "payee_name": "x", "iban": text, "reference": "x"},
          "official"),
+        ("POST", f"{execution.url}/payouts/{driven['requested']}/reject", {"reason": text},
+         "second_official"),
+        ("POST", f"{execution.url}/payouts/{driven['approved']}/paid", {"bank_reference": text},
+         "official"),
+        ("POST", f"{execution.url}/payouts/{driven['approved']}/reverse", {"reason": text},
+         "official"),
         ("POST", f"/proposals/{execution.winners[-1]}/complete", {"report": text}, "official"),
         ("POST", "/tokens", {"name": text, "role": "auditor"}, "admin"),
+        ("POST", f"{execution.url}/close", {"destination": text}, "official"),
     ]
 
 
@@ -86,13 +94,18 @@ def reads(driven: dict[str, Any]) -> list[tuple[str, str | None]]:
 def driven(api, rounds) -> dict[str, Any]:
     neighbourhood_id = rounds.neighbourhood()
     cumulative = {"method": "cumulative", "points_total": 1_000_000}
+    execution = rounds.to("execution")
+    payout = rounds.payout(execution, execution.winners[0], 1000, until="approved")
+    requested = rounds.payout(execution, execution.winners[0], 1000, until="requested")
     return {
+        "requested": requested["payout_id"],
+        "approved": payout["payout_id"],
         "neighbourhood_id": neighbourhood_id,
         "municipality_id": api.get(f"/neighbourhoods/{neighbourhood_id}")["municipality_id"],
         "submission": rounds.to("submission", costs=()),
         "review": rounds.to("review"),
         "voting": rounds.to("voting", voting=cumulative, costs=(1000, 2000)),
-        "execution": rounds.to("execution"),
+        "execution": execution,
     }
 
 

@@ -89,7 +89,9 @@ def test_the_body_limit_is_a_setting(settings, issued_tokens):
 
     assert small.status_code == 422  # read, then refused for the missing fields
     assert large.status_code == 413
-    assert large.get_json()["message"].startswith("the request body is larger than the limit of 200")
+    assert large.get_json()["message"].startswith(
+        "the request body is larger than the limit of 200"
+    )
 
 
 # -- no 5xx for any query string ---------------------------------------------------------------
