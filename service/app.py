@@ -64,18 +64,22 @@ def limit_request_bodies(app: Flask, settings: Mapping[str, Any]) -> None:
 
 
 def refuse_unknown_query_parameters() -> None:
-    """A query parameter the endpoint does not take is a 400 naming it, never silently ignored."""
+    """A query parameter an API endpoint does not take is a 400 naming it, never ignored."""
     if not request.args or request.endpoint is None:
         return
-    unknown = sorted(set(request.args) - known_query_parameters(request.endpoint, request.method))
+    known = known_query_parameters(request.endpoint, request.method)
+    unknown = sorted(set(request.args) - known) if known is not None else []
     if unknown:
         error = BadRequest(f"unknown query parameter(s): {', '.join(unknown)}")
         error.data = {"messages": {"query": {name: ["Unknown field."] for name in unknown}}}
         raise error
 
 
-def known_query_parameters(endpoint: str, method: str) -> frozenset[str]:
-    """The query parameters an endpoint's schema declares (flask-smorest keeps them in _apidoc)."""
+def known_query_parameters(endpoint: str, method: str) -> frozenset[str] | None:
+    """The query parameters an API endpoint's schema declares; None for other views (pages).
+
+    flask-smorest keeps what `arguments` and `response` declare in the view's `_apidoc`.
+    """
     cache = current_app.extensions.setdefault("query_parameters", {})
     key = (endpoint, method)
     if key not in cache:
@@ -83,10 +87,11 @@ def known_query_parameters(endpoint: str, method: str) -> frozenset[str]:
         view_class = getattr(view, "view_class", None)
         name = "get" if method == "HEAD" else method.lower()
         function = getattr(view_class, name, None) if view_class else view
-        parameters = getattr(function, "_apidoc", {}).get("arguments", {}).get("parameters", [])
-        cache[key] = frozenset(
+        apidoc = getattr(function, "_apidoc", None)
+        cache[key] = None if apidoc is None else frozenset(
             field.data_key or field_name
-            for parameter in parameters if parameter["in"] == "query"
+            for parameter in apidoc.get("arguments", {}).get("parameters", [])
+            if parameter["in"] == "query"
             for field_name, field in parameter["schema"].fields.items()
         )
     return cache[key]
