@@ -28,9 +28,10 @@ HANG = "120"
     # About 90 s per backend: PostgreSQL, where storage limits bite first, runs by default.
     [pytest.param("sqlite", marks=pytest.mark.slow), "postgresql"],
 )
-def test_schemathesis_finds_no_failure_with_every_check(request, server, tmp_path):
+def test_schemathesis_finds_no_failure_with_every_check(request, backend, tmp_path):
     if request.node.get_closest_marker("slow") and "slow" not in request.config.getoption("-m"):
         pytest.skip("slow: run with -m slow")
+    server = request.getfixturevalue("server")  # started only for a run that is not skipped
     env = {
         **server.env,
         "SCHEMATHESIS_HOOKS": "tests.e2e.schemathesis_hooks",
