@@ -67,7 +67,7 @@ def writes(driven: dict[str, Any], text: str, number: Any) -> list[tuple[str, st
         ("POST", f"{execution.url}/payouts/{driven['requested']}/reject", {"reason": text},
          "second_official"),
         ("POST", f"{execution.url}/payouts/{driven['approved']}/paid", {"bank_reference": text},
-         "official"),
+         "third_official"),
         ("POST", f"{execution.url}/payouts/{driven['approved']}/reverse", {"reason": text},
          "official"),
         ("POST", f"/proposals/{execution.winners[-1]}/complete", {"report": text}, "official"),
