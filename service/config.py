@@ -14,12 +14,15 @@ ENVIRONMENT_KEYS = {
     "DATABASE_SCHEMA": "BUURTBUDGET_DATABASE_SCHEMA",
     "SECRET_KEY": "BUURTBUDGET_SECRET_KEY",
     "KEY_FILE": "BUURTBUDGET_KEY_FILE",
+    "MAX_BODY_BYTES": "BUURTBUDGET_MAX_BODY_BYTES",
 }
 DEFAULTS: dict[str, Any] = {
     "DATABASE_URL": DEFAULT_DATABASE_URL,
     "DATABASE_SCHEMA": None,
     "SECRET_KEY": None,
     "KEY_FILE": "buurtbudget.key",
+    # A larger request body is refused with 413 before it is read.
+    "MAX_BODY_BYTES": 1_000_000,
 }
 
 
