@@ -11,10 +11,11 @@ from __future__ import annotations
 import hashlib
 import hmac
 
-from flask import Flask, Response, current_app, request
+from flask import Flask, Response, request
+from flask.sessions import SecureCookieSessionInterface
 from flask_wtf.csrf import CSRFProtect
 
-from service.config import secret_key_of
+from service.config import ConfigurationError, secret_key_of
 from service.extension import EXTENSION
 
 API_PREFIX = "/api/"
@@ -36,19 +37,27 @@ csrf = CSRFProtect()
 
 def protect_forms() -> None:
     """Check the CSRF token of every page form (the JSON API is exempt: see the module)."""
-    if request.path.startswith(API_PREFIX):
-        return
-    sign_with_service_key()
-    csrf.protect()
+    if not request.path.startswith(API_PREFIX):
+        csrf.protect()
 
 
-def sign_with_service_key() -> None:
-    """Sign sessions with a key derived from the service key, read on first use, not at import."""
-    if not current_app.secret_key:
-        settings = current_app.extensions[EXTENSION].settings
-        current_app.secret_key = hmac.new(
-            secret_key_of(settings), b"buurtbudget page sessions", hashlib.sha256
-        ).hexdigest()
+class ServiceKeySessions(SecureCookieSessionInterface):
+    """Signed session cookies whose key derives from the service key, read on first use.
+
+    create_app reads no file and touches no database, so the key is looked up when the first
+    session is opened, in whichever process serves it.
+    """
+
+    def get_signing_serializer(self, app: Flask):
+        if not app.secret_key:
+            try:
+                service_key = secret_key_of(app.extensions[EXTENSION].settings)
+            except ConfigurationError:
+                return None  # no sessions; the first read reports the missing key as a 503
+            app.secret_key = hmac.new(
+                service_key, b"buurtbudget page sessions", hashlib.sha256
+            ).hexdigest()
+        return super().get_signing_serializer(app)
 
 
 def page_policy(response: Response) -> Response:
@@ -60,6 +69,7 @@ def page_policy(response: Response) -> Response:
 
 
 def init_app(app: Flask) -> None:
+    app.session_interface = ServiceKeySessions()
     app.config.setdefault("SESSION_COOKIE_SECURE", True)
     app.config.setdefault("SESSION_COOKIE_HTTPONLY", True)
     app.config.setdefault("SESSION_COOKIE_SAMESITE", "Lax")

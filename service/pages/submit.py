@@ -80,7 +80,7 @@ class ProposalForm(FlaskForm):
         return {
             "title": self.title.data, "summary": self.summary.data,
             "description": self.description.data or "", "category": "",
-            "cost_lines": [{"description": line.description.data, "amount": line.amount.cents}
+            "cost_lines": [{"description": line.form.description.data, "amount": line.form.amount.cents}
                            for line in self.cost_lines],
             "proposer_name": self.proposer_name.data, "proposer_email": self.proposer_email.data,
         }
