@@ -9,6 +9,7 @@ from flask_babel import gettext as _
 from service.auth import caller
 from service.extension import runtime
 from service.queries import payouts, places, proposals, rounds
+from service.queries.visibility import ON_THE_BALLOT
 from service.pages import wording
 
 blp = Blueprint("browse", __name__)
@@ -42,16 +43,16 @@ def home():
 
 @blp.get("/rounds/<id:round_id>")
 def round_page(round_id: str):
-    """Budget, phase, schedule and rules of a round, and the proposals the caller may see."""
+    """Budget, phase, schedule and rules of a round, its proposals, and those not admitted."""
     budget_round = rounds.get_round(runtime(), caller(), round_id)
     items = proposals.list_proposals(runtime(), caller(), round_id)
     crumbs = round_crumbs(budget_round)
     crumbs[-1] = (budget_round["title"], None)
     return render_template(
         "pages/round.html", round=budget_round, crumbs=crumbs, wording=wording,
-        on_ballot=[p for p in items if p["status"] not in ("rejected", "withdrawn", "submitted")],
+        on_ballot=[p for p in items if p["status"] in ON_THE_BALLOT],
         submitted=[p for p in items if p["status"] == "submitted"],
-        rejected=[p for p in items if p["status"] == "rejected"],
+        rejected=proposals.list_rejected(runtime(), caller(), round_id),
     )
 
 

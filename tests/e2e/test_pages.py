@@ -89,3 +89,18 @@ def test_the_language_switch_keeps_the_page(demo_site: Any, browser_page: Any):
     assert browser_page.url.split("?")[0].endswith("/results")
     check.open("/")
     assert check.language == "en"  # the choice is kept in a cookie
+
+
+def test_what_was_rejected_and_where_the_money_went_without_bank_details(
+    demo_site: Any, browser_page: Any
+):
+    check = PageCheck(browser_page, demo_site.base_url, demo_site.server.backend)
+    check.open(f"/rounds/{demo_site.demo['closed_round_id']}", lang="nl")
+    assert "Valt buiten de regels: lopende kosten." in browser_page.locator(".rejected").inner_text()
+
+    check.open(f"/proposals/{funded_proposal(demo_site)}", lang="en")
+    trail = browser_page.locator("table", has_text="Reserved for this proposal").inner_text()
+    assert "Payment 1" in trail and "Paid" in trail
+    page_text = browser_page.content()
+    assert "NL91ABNA0417164300" not in page_text and "Stichting Buurtwerk" not in page_text
+    assert "Uitgevoerd; foto's op de buurtsite." in page_text  # the completion report
