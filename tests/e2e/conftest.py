@@ -168,12 +168,15 @@ class DemoSite:
         return self.server.base_url
 
 
-@pytest.fixture(scope="module", params=BACKENDS)
+@pytest.fixture(scope="session", params=BACKENDS)
 def demo_site(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory,
     postgres_check: str | None,
 ) -> Iterator[DemoSite]:
-    """One server per backend and test module, filled by `buurtbudget demo` as the README says."""
+    """One server per backend for the whole run, filled by `buurtbudget demo` as the README says.
+
+    Tests that change data open rounds of their own, so they do not disturb each other.
+    """
     backend = request.param
     workdir = tmp_path_factory.mktemp(f"site-{backend}")
     with ExitStack() as stack:

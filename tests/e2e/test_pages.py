@@ -3,6 +3,7 @@ English: each page answers, passes axe-core's WCAG 2.1 A/AA rules, logs no conso
 strict CSP blocks any inline script or style) and leaves a screenshot."""
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import httpx
@@ -104,3 +105,17 @@ def test_what_was_rejected_and_where_the_money_went_without_bank_details(
     page_text = browser_page.content()
     assert "NL91ABNA0417164300" not in page_text and "Stichting Buurtwerk" not in page_text
     assert "Uitgevoerd; foto's op de buurtsite." in page_text  # the completion report
+
+
+def test_pages_are_light_and_load_nothing_from_elsewhere(demo_site: Any, new_round: str):
+    """Under 100 KB per page with its style sheet and icon; every asset is served by the app."""
+    closed = demo_site.demo["closed_round_id"]
+    with httpx.Client(base_url=demo_site.base_url) as client:
+        assets = sum(len(client.get(path).content)
+                     for path in ("/static/buurtbudget.css", "/static/favicon.svg"))
+        for path in ("/", f"/rounds/{closed}", f"/rounds/{closed}/results",
+                     f"/rounds/{closed}/money", f"/rounds/{new_round}/proposals/new"):
+            html = client.get(path).text
+            assert len(html.encode()) + assets < 100_000, path
+            assert not re.search(r'(src|href)="(https?:)?//', html), path
+            assert "<script" not in html and "style=" not in html, path
