@@ -8,7 +8,7 @@ from flask import Flask, current_app, request
 from flask_smorest import Api
 from werkzeug.exceptions import BadRequest
 
-from service import extension
+from service import extension, pages
 from service.api import BLUEPRINTS
 from service.api.common import CrossFieldRules, ErrorResponses, IdConverter
 from service.application import software_version
@@ -48,6 +48,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     for blueprint in BLUEPRINTS:
         api.register_blueprint(blueprint)
     register_error_handlers(app)
+    pages.init_app(app)
     app.before_request(check_bearer_token)
     app.before_request(refuse_unknown_query_parameters)
     return app
