@@ -16,6 +16,7 @@ from service.api.audit import AuditEventOut
 from service.api.common import BEARER, Blueprint, Cents, ReasonSchema, StrictSchema, found
 from service.auth import actor, current_principal, requires
 from service.extension import runtime
+from service.rate_limits import guards_secret
 
 blp = Blueprint("proposals", __name__, url_prefix="/api/v1", description="Residents' proposals")
 
@@ -177,6 +178,7 @@ class Reject(MethodView):
 
 @blp.route("/proposals/<id:proposal_id>/withdraw")
 class Withdraw(MethodView):
+    @guards_secret(blp, kind="proposer-key", per="proposal_id", noun="proposer keys")
     @blp.arguments(WithdrawIn)
     @blp.response(200, ProposalOut)
     def post(self, data, proposal_id):

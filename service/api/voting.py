@@ -11,8 +11,11 @@ from projections import ballots
 from service.api.common import BEARER, Blueprint, StrictSchema
 from service.auth import actor, requires
 from service.extension import runtime
+from service.rate_limits import guards_secret
 
 blp = Blueprint("voting", __name__, url_prefix="/api/v1/rounds", description="Voting codes and ballots")
+# Both views check a voting code for the round in their URL: they share one count of attempts.
+checks_voting_code = guards_secret(blp, kind="voting-code", per="round_id", noun="voting codes")
 
 
 class CodesIn(StrictSchema):
@@ -93,6 +96,7 @@ class VotingCodes(MethodView):
 
 @blp.route("/<id:round_id>/ballots")
 class Ballots(MethodView):
+    @checks_voting_code
     @blp.arguments(BallotIn)
     @blp.response(201, CastOut)
     def post(self, data, round_id):
@@ -106,6 +110,7 @@ class Ballots(MethodView):
 
 @blp.route("/<id:round_id>/ballots/lookup")
 class BallotLookup(MethodView):
+    @checks_voting_code
     @blp.arguments(LookupIn)
     @blp.response(200, LookupOut)
     def post(self, data, round_id):
