@@ -173,7 +173,7 @@ def init_rate_limits(app: Flask, settings: Mapping[str, Any]) -> Limiter:
 
     def too_many_attempts(error: RateLimitExceeded):
         breached = limiter.current_limit
-        wait = max(1, math.ceil(breached.reset_at - time.time())) if breached else 60
+        wait = max(1, math.ceil(breached.window.reset_time - time.time())) if breached else 60
         payload, code = error_payload(
             429, "Too Many Requests", f"{error.description}; try again in {wait} seconds"
         )
