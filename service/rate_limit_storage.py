@@ -67,6 +67,7 @@ class DatabaseCounterStorage(LimitsStorage):
         self._engine_of = engine_of
         self._lock = threading.Lock()
         self._own_engine: sa.Engine | None = None
+        self._own_pid: int | None = None
         self._ready_in: int | None = None  # the process that has checked the table exists
         self._last_purge = 0.0
 
@@ -90,23 +91,23 @@ class DatabaseCounterStorage(LimitsStorage):
     def _engine(self) -> sa.Engine:
         if self._engine_of is not None:
             return self._engine_of()
-        if self._own_engine is None:
+        if self._own_engine is None or self._own_pid != os.getpid():
             with self._lock:
-                if self._own_engine is None:
+                if self._own_engine is None or self._own_pid != os.getpid():
                     self._own_engine = self._create_engine()
+                    self._own_pid = os.getpid()
         return self._own_engine
 
     def _create_engine(self) -> sa.Engine:
         if self.database.kind != "sqlite":
             return self.database.create_engine()
-        # No pool: opening the file costs less than a pool that must be closed with the app.
+        # Pooled connections keep the WAL open: closing the last connection to a WAL database
+        # checkpoints and deletes the WAL, which would cost an fsync per count.
         engine = sa.create_engine(
-            f"sqlite:///{self.database.sqlite_path}", poolclass=sa.NullPool,
-            connect_args={"timeout": 30},
+            f"sqlite:///{self.database.sqlite_path}", connect_args={"timeout": 30}
         )
         sa.event.listen(engine, "connect", _tune_sqlite_counters)
         return engine
-
 
     def incr(self, key: str, expiry: int, amount: int = 1) -> int:
         now = time.time()
@@ -160,8 +161,9 @@ class DatabaseCounterStorage(LimitsStorage):
 
     def close(self) -> None:
         """Close the connections of an engine of its own (the storage stays usable)."""
-        if self._own_engine is not None:
+        if self._own_engine is not None and self._own_pid == os.getpid():
             self._own_engine.dispose()
+        self._own_engine = None
 
 
 def _create_table(conn: sa.Connection) -> None:

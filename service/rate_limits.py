@@ -43,12 +43,13 @@ from flask import Flask, Response, request
 from flask_limiter import Limiter, RateLimitExceeded
 from limits import parse
 from limits.errors import StorageError
+from limits.storage import RedisStorage
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from service.config import ConfigurationError
 from service.errors import error_payload
 from service.extension import runtime
-from service.rate_limit_storage import counter_storage_url
+from service.rate_limit_storage import DatabaseCounterStorage, counter_storage_url
 from service.storage import Storage
 
 log = logging.getLogger(__name__)
@@ -182,6 +183,16 @@ def init_rate_limits(app: Flask, settings: Mapping[str, Any]) -> Limiter:
     app.register_error_handler(RateLimitExceeded, too_many_attempts)
     app.register_error_handler(StorageError, counts_unavailable)
     return limiter
+
+
+def close_rate_limits(app: Flask) -> None:
+    """Close the connections to the counts that `app` holds in this process."""
+    for limiter in app.extensions.get("limiter", ()):
+        storage = limiter.storage
+        if isinstance(storage, DatabaseCounterStorage):
+            storage.close()
+        elif isinstance(storage, RedisStorage):
+            storage.storage.close()  # the redis client and its connection pool
 
 
 def guarded_methods(view: Any) -> dict[str, SecretGuard]:

@@ -15,8 +15,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from service.app import create_app
-from service.extension import EXTENSION
-from tests.api.conftest import ApiCalls, DrivenRound, RoundDriver
+from tests.api.conftest import ApiCalls, DrivenRound, RoundDriver, close_app
 
 WRONG = 3
 ATTEMPTS = 12
@@ -143,7 +142,7 @@ def client_of(settings: dict[str, Any]) -> Iterator[Callable[..., FlaskClient]]:
 
     yield client
     for app in apps:
-        app.extensions[EXTENSION].close()
+        close_app(app)
 
 
 def test_behind_trusted_proxies_the_forwarded_address_counts(
