@@ -14,6 +14,7 @@ own beside the database (see `service.rate_limits`), with synchronous=NORMAL.
 """
 from __future__ import annotations
 
+import functools
 import os
 import threading
 import time
@@ -41,6 +42,33 @@ counters = sa.Table(
     sa.Column("count", sa.BigInteger, nullable=False),
     sa.Column("expires_at", sa.Float, nullable=False),
 )
+
+# The statements of every count, built once: SQLAlchemy then reuses their compiled SQL.
+LIVE_COUNT = sa.select(counters.c.count, counters.c.expires_at).where(
+    counters.c.key == sa.bindparam("k", type_=sa.Text),
+    counters.c.expires_at > sa.bindparam("now", type_=sa.Float),
+)
+
+
+@functools.cache
+def increment_statement(dialect_name: str) -> Any:
+    """Add `n` to the count of `k`, or start a new window at `n` if its window ended by `now`."""
+    amount = sa.bindparam("n", type_=sa.BigInteger)
+    until = sa.bindparam("until", type_=sa.Float)
+    expired = counters.c.expires_at <= sa.bindparam("now", type_=sa.Float)
+    dialect = sqlite if dialect_name == "sqlite" else postgresql
+    return (
+        dialect.insert(counters)
+        .values(key=sa.bindparam("k", type_=sa.Text), count=amount, expires_at=until)
+        .on_conflict_do_update(
+            index_elements=[counters.c.key],
+            set_={
+                "count": sa.case((expired, amount), else_=counters.c.count + amount),
+                "expires_at": sa.case((expired, until), else_=counters.c.expires_at),
+            },
+        )
+        .returning(counters.c.count)
+    )
 
 
 def counter_storage_url(database_url: str) -> str:
@@ -111,29 +139,19 @@ class DatabaseCounterStorage(LimitsStorage):
 
     def incr(self, key: str, expiry: int, amount: int = 1) -> int:
         now = time.time()
-        expired = counters.c.expires_at <= now
-        dialect = sqlite if self._engine().dialect.name == "sqlite" else postgresql
-        statement = dialect.insert(counters).values(key=key, count=amount, expires_at=now + expiry)
-        statement = statement.on_conflict_do_update(
-            index_elements=[counters.c.key],
-            set_={
-                "count": sa.case((expired, amount), else_=counters.c.count + amount),
-                "expires_at": sa.case((expired, now + expiry), else_=counters.c.expires_at),
-            },
-        ).returning(counters.c.count)
         with self.connection() as conn:
-            count = conn.execute(statement).scalar_one()
+            count = conn.execute(
+                increment_statement(conn.dialect.name),
+                {"k": key, "n": amount, "now": now, "until": now + expiry},
+            ).scalar_one()
             if now - self._last_purge > PURGE_INTERVAL:
                 self._last_purge = now
                 conn.execute(sa.delete(counters).where(counters.c.expires_at <= now))
         return int(count)
 
     def _live(self, key: str) -> sa.Row | None:
-        query = sa.select(counters.c.count, counters.c.expires_at).where(
-            counters.c.key == key, counters.c.expires_at > time.time()
-        )
         with self.connection() as conn:
-            return conn.execute(query).first()
+            return conn.execute(LIVE_COUNT, {"k": key, "now": time.time()}).first()
 
     def get(self, key: str) -> int:
         row = self._live(key)
