@@ -18,7 +18,8 @@ Both limits are shared by /ballots and /ballots/lookup (one count of voting-code
 address and round) and by every gunicorn worker and app server: the counts live in Redis when
 REDIS_URL is set, otherwise in the service's own database (`service.rate_limit_storage`; on
 SQLite in a file of its own beside the database, so counting never waits for the event store's
-write lock). Windows are fixed: a window starts with its first count and ends WINDOW later.
+write lock). Windows are fixed: a window starts with its first count and lasts as long as
+the limit says (15 minutes, 1 minute).
 If the counts cannot be read or written, the guarded endpoints answer 503: no guessing without
 counting.
 
