@@ -15,6 +15,8 @@ from service.application import software_version
 from service.auth import current_principal
 from service.config import load_settings
 from service.errors import register_error_handlers
+from service.rate_limits import init_rate_limits
+from service.security_headers import init_security_headers
 
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
@@ -51,6 +53,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     pages.init_app(app)
     app.before_request(check_bearer_token)
     app.before_request(refuse_unknown_query_parameters)
+    init_rate_limits(app, settings)
+    init_security_headers(app, settings)
     return app
 
 

@@ -13,6 +13,7 @@ from service.api.common import (
 from service.auth import actor, caller, requires
 from service.extension import runtime
 from service.queries import proposals
+from service.rate_limits import guards_secret
 
 blp = Blueprint("proposals", __name__, url_prefix="/api/v1", description="Residents' proposals")
 
@@ -160,6 +161,7 @@ class Reject(MethodView):
 
 @blp.route("/proposals/<id:proposal_id>/withdraw")
 class Withdraw(MethodView):
+    @guards_secret(blp, kind="proposer-key", per="proposal_id", noun="proposer keys")
     @blp.arguments(WithdrawIn)
     @blp.response(200, ProposalOut)
     def post(self, data, proposal_id):

@@ -14,8 +14,11 @@ from service.auth import actor, requires
 from service.extension import runtime
 from service.principal import Principal
 from service.queries import voting
+from service.rate_limits import guards_secret
 
 blp = Blueprint("voting", __name__, url_prefix="/api/v1/rounds", description="Voting codes and ballots")
+# Both views check a voting code for the round in their URL: they share one count of attempts.
+checks_voting_code = guards_secret(blp, kind="voting-code", per="round_id", noun="voting codes")
 
 
 class CodesIn(StrictSchema):
@@ -110,6 +113,7 @@ class VotingCodes(MethodView):
 
 @blp.route("/<id:round_id>/ballots")
 class Ballots(MethodView):
+    @checks_voting_code
     @blp.arguments(BallotIn)
     @blp.response(201, CastOut)
     def post(self, data, round_id):
@@ -123,6 +127,7 @@ class Ballots(MethodView):
 
 @blp.route("/<id:round_id>/ballots/lookup")
 class BallotLookup(MethodView):
+    @checks_voting_code
     @blp.arguments(LookupIn)
     @blp.response(200, LookupOut)
     def post(self, data, round_id):

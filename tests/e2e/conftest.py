@@ -24,6 +24,7 @@ from typing import Any
 import httpx
 import pytest
 
+from service.config import ENVIRONMENT_KEYS
 from tests.conftest import BACKENDS, fresh_schema, settings_for
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -36,12 +37,9 @@ TOKENS = (("anna", "official"), ("bram", "official"), ("cas", "official"), ("aud
 def child_environment(settings: dict[str, Any]) -> dict[str, str]:
     """os.environ plus the service settings, for a child process (a copy: ours stays as it is)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("BUURTBUDGET_")}
-    env["BUURTBUDGET_DATABASE_URL"] = settings["DATABASE_URL"]
-    env["BUURTBUDGET_SECRET_KEY"] = settings["SECRET_KEY"]
-    if settings.get("KEY_FILE"):
-        env["BUURTBUDGET_KEY_FILE"] = settings["KEY_FILE"]
-    if settings.get("DATABASE_SCHEMA"):
-        env["BUURTBUDGET_DATABASE_SCHEMA"] = settings["DATABASE_SCHEMA"]
+    for key, variable in ENVIRONMENT_KEYS.items():
+        if settings.get(key):
+            env[variable] = str(settings[key])
     env["PYTHONUNBUFFERED"] = "1"
     return env
 
@@ -69,6 +67,7 @@ class Server:
     env: dict[str, str] = field(repr=False)
     log_path: Path
     backend: str
+    access_log_path: Path
 
     def headers(self, name: str) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.tokens[name]}"}
@@ -88,6 +87,14 @@ class Server:
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")
+
+    def access_log(self) -> list[tuple[int, str, int]]:
+        """(worker pid, request line, status) of each request answered so far."""
+        entries = []
+        for line in self.access_log_path.read_text(errors="replace").splitlines():
+            pid, request_line, status = line.split("\t")
+            entries.append((int(pid.strip("<>")), request_line, int(status)))
+        return entries
 
 
 def _wait_until_healthy(process: subprocess.Popen, url: str, log_path: Path) -> None:
@@ -125,7 +132,7 @@ def running_server(settings: dict[str, Any], backend: str, workdir: Path) -> Ite
     """A fresh database set up by the CLI and served by a real gunicorn on a free loopback port."""
     env = child_environment(settings)
     runner = Server(base_url="", tokens={}, env=env, log_path=workdir / "gunicorn.log",
-                    backend=backend)
+                    backend=backend, access_log_path=workdir / "access.log")
     runner.cli("init")
     for name, role in TOKENS:
         runner.tokens[name] = runner.cli("token", "create", "--role", role, "--name", name).strip()
@@ -136,7 +143,8 @@ def running_server(settings: dict[str, Any], backend: str, workdir: Path) -> Ite
         process = subprocess.Popen(
             [sys.executable, "-m", "gunicorn", "-c", "python:service.gunicorn_conf",
              "-w", str(WORKERS), "-b", f"127.0.0.1:{port}",
-             "--graceful-timeout", "10", "wsgi:app"],
+             "--graceful-timeout", "10", "--access-logfile", str(runner.access_log_path),
+             "--access-logformat", "%(p)s\t%(r)s\t%(s)s", "wsgi:app"],
             cwd=REPO_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
         )
     try:
