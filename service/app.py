@@ -7,7 +7,7 @@ from typing import Any
 from flask import Flask
 from flask_smorest import Api
 
-from service import extension
+from service import extension, pages
 from service.api import BLUEPRINTS
 from service.api.common import IdConverter
 from service.application import software_version
@@ -46,6 +46,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     for blueprint in BLUEPRINTS:
         api.register_blueprint(blueprint)
     register_error_handlers(app)
+    pages.init_app(app)
     app.before_request(check_bearer_token)
     return app
 

@@ -8,6 +8,7 @@ test process's own os.environ is never changed.
 """
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -15,12 +16,15 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+
+from tests.conftest import BACKENDS, fresh_schema, settings_for
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 WORKERS = 3
@@ -116,11 +120,11 @@ def _stop(process: subprocess.Popen) -> None:
         process.wait(timeout=STOP_TIMEOUT)
 
 
-@pytest.fixture
-def server(settings: dict[str, Any], backend: str, tmp_path: Path) -> Iterator[Server]:
+@contextmanager
+def running_server(settings: dict[str, Any], backend: str, workdir: Path) -> Iterator[Server]:
     """A fresh database set up by the CLI and served by a real gunicorn on a free loopback port."""
     env = child_environment(settings)
-    runner = Server(base_url="", tokens={}, env=env, log_path=tmp_path / "gunicorn.log",
+    runner = Server(base_url="", tokens={}, env=env, log_path=workdir / "gunicorn.log",
                     backend=backend)
     runner.cli("init")
     for name, role in TOKENS:
@@ -143,3 +147,75 @@ def server(settings: dict[str, Any], backend: str, tmp_path: Path) -> Iterator[S
     log_text = runner.log()
     if "Traceback" in log_text:
         pytest.fail(f"gunicorn logged a traceback:\n{log_text}")
+
+
+@pytest.fixture
+def server(settings: dict[str, Any], backend: str, tmp_path: Path) -> Iterator[Server]:
+    """A real gunicorn on a fresh database, for one test."""
+    with running_server(settings, backend, tmp_path) as runner:
+        yield runner
+
+
+@dataclass
+class DemoSite:
+    """A gunicorn serving `buurtbudget demo`'s data, with its ids and codes."""
+
+    server: Server
+    demo: dict[str, Any]
+
+    @property
+    def base_url(self) -> str:
+        return self.server.base_url
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+def demo_site(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory,
+    postgres_check: str | None,
+) -> Iterator[DemoSite]:
+    """One server per backend for the whole run, filled by `buurtbudget demo` as the README says.
+
+    Tests that change data open rounds of their own, so they do not disturb each other.
+    """
+    backend = request.param
+    workdir = tmp_path_factory.mktemp(f"site-{backend}")
+    with ExitStack() as stack:
+        schema = None
+        if backend == "postgresql":
+            if postgres_check:
+                pytest.skip(postgres_check)
+            schema = stack.enter_context(fresh_schema())
+        runner = stack.enter_context(
+            running_server(settings_for(backend, workdir, schema), backend, workdir)
+        )
+        yield DemoSite(runner, json.loads(runner.cli("demo", "--json")))
+
+
+CHROMIUM = Path("/usr/bin/chromium")
+
+
+@pytest.fixture(scope="session")
+def chromium() -> Iterator[Any]:
+    """Debian's Chromium driven by Playwright (its own browser download is not used)."""
+    if not CHROMIUM.exists():
+        reason = f"{CHROMIUM} is missing: apt-get install -y chromium"
+        if os.environ.get("CI") == "true":
+            pytest.fail(reason)
+        pytest.skip(reason)
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), args=["--no-sandbox", "--disable-dev-shm-usage"]
+        )
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def browser_page(chromium: Any) -> Iterator[Any]:
+    """A fresh browser context (no cookies) and page, 1280 px wide."""
+    context = chromium.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    yield page
+    context.close()
