@@ -11,6 +11,7 @@ refusal with the round's limits in the visitor's language.
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID
@@ -34,7 +35,8 @@ from service.principal import Principal
 from service.queries import proposals, rounds, voting
 
 blp = Blueprint("vote", __name__)
-
+# Points and places as typed: plain digits, a few of them (int() would also take "²" or "1_0").
+WHOLE_NUMBER = re.compile(r"[0-9]{1,6}")
 
 
 class CodeForm(FlaskForm):
@@ -76,7 +78,7 @@ class BallotForm:
                 text = (posted.get(f"points-{pid}") or "").strip()
                 if not text:
                     continue
-                if not text.isdigit():
+                if not WHOLE_NUMBER.fullmatch(text):
                     form.add_error(f"points-{pid}", _("Give a whole number of points, 0 or more."))
                 elif int(text):
                     form.choices[pid] = int(text)
@@ -84,7 +86,7 @@ class BallotForm:
             places: dict[int, list[str]] = {}
             for pid in ids:
                 text = posted.get(f"rank-{pid}") or ""
-                if text.isdigit() and int(text) > 0:
+                if WHOLE_NUMBER.fullmatch(text) and int(text) > 0:
                     places.setdefault(int(text), []).append(pid)
             for place, shared in sorted(places.items()):
                 if len(shared) > 1:
@@ -109,7 +111,9 @@ def ballot_of(budget_round: dict[str, Any]) -> list[dict[str, Any]]:
     return [{**p, "cost": costs[p["proposal_id"]]} for p in listed if p["proposal_id"] in costs]
 
 
-def tallied(settings: dict[str, Any], ballot: list[dict[str, Any]], choices: dict[str, int]) -> dict[str, Any]:
+def tallied(
+    settings: dict[str, Any], ballot: list[dict[str, Any]], choices: dict[str, int]
+) -> dict[str, Any]:
     """What the choices add up to, for the status line beside the form and its live update."""
     costs = {item["proposal_id"]: item["cost"] for item in ballot}
     spent = sum(costs.get(pid, 0) for pid in choices)
@@ -125,7 +129,8 @@ def refusal(settings: dict[str, Any], status: dict[str, Any]) -> str:
     most = 1 if one else settings.get("max_choices")
     least = 1 if one else settings.get("min_choices", 1)
     if most and status["chosen"] > most:
-        return ngettext("Choose at most %(num)d proposal.", "Choose at most %(num)d proposals.", most)
+        return ngettext("Choose at most %(num)d proposal.", "Choose at most %(num)d proposals.",
+                        most)
     if status["chosen"] < least:
         return ngettext("Choose at least %(num)d proposal.", "Choose at least %(num)d proposals.",
                         least)
