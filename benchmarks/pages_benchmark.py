@@ -4,7 +4,8 @@ One run, on this machine, on SQLite:
 
   1. `buurtbudget import-pabulib` turns a real election (by default Łódź 2022 from pabulib: about
      90,000 approval ballots on 160 projects) into a tallied round in a fresh database.
-  2. A real gunicorn with the service's settings (`buurtbudget serve`) serves it.
+  2. `buurtbudget projections catch-up` builds the read models; a real gunicorn with the
+     service's settings (`buurtbudget serve`) serves the database.
   3. READERS concurrent readers, each on its own keep-alive connection, GET one URL as fast as
      the answers come, for DURATION seconds per URL, in this order: the round page and the API's
      proposals of the round (the same proposals, costs and votes as JSON), the results page and
@@ -22,6 +23,7 @@ from __future__ import annotations
 import argparse
 import http.client
 import json
+import subprocess
 import sys
 import tempfile
 import threading
@@ -32,7 +34,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from ballot_benchmark import Gunicorn, machine, run_cli, service_env  # noqa: E402
+from ballot_benchmark import Gunicorn, cli_command, machine, run_cli, service_env  # noqa: E402
 
 DEFAULT_FILE = "/work/shared/data/pabulib/poland_lodz_2022_.pb"
 TARGET_P99_MS = 100.0
@@ -150,6 +152,11 @@ def main() -> None:
     print(f"imported {imported['ballots_counted']} ballots in {time.monotonic() - started:.0f} s",
           file=sys.stderr)
     round_id = imported["round_id"]
+    # Read models catch up here once (however long that takes), not in a worker's first request.
+    started = time.monotonic()
+    subprocess.run([*cli_command(), "projections", "catch-up"], env=env, check=True,
+                   capture_output=True)
+    print(f"read models caught up in {time.monotonic() - started:.0f} s", file=sys.stderr)
     with Gunicorn(env, args.workers, workdir / "gunicorn.log", []) as server:
         pairs = [
             ("round", f"/rounds/{round_id}", f"/api/v1/rounds/{round_id}/proposals"),

@@ -11,7 +11,7 @@ from typing import Any
 
 from babel.dates import format_date
 from babel.numbers import format_currency
-from flask import Flask, Response, request
+from flask import Flask, Response, current_app, request
 from flask_babel import Babel, get_locale
 
 LANGUAGES = ("nl", "en")
@@ -58,7 +58,8 @@ def remember_choice(response: Response) -> Response:
     wanted = request.args.get("lang")
     if wanted in LANGUAGES and request.cookies.get(COOKIE) != wanted:
         response.set_cookie(
-            COOKIE, wanted, max_age=COOKIE_MAX_AGE, secure=True, httponly=True, samesite="Lax"
+            COOKIE, wanted, max_age=COOKIE_MAX_AGE, httponly=True, samesite="Lax",
+            secure=current_app.config["SESSION_COOKIE_SECURE"],
         )
     return response
 

@@ -70,10 +70,10 @@ def page_policy(response: Response) -> Response:
 
 def init_app(app: Flask) -> None:
     app.session_interface = ServiceKeySessions()
-    app.config.setdefault("SESSION_COOKIE_SECURE", True)
-    app.config.setdefault("SESSION_COOKIE_HTTPONLY", True)
-    app.config.setdefault("SESSION_COOKIE_SAMESITE", "Lax")
-    app.config.setdefault("SESSION_COOKIE_NAME", "buurtbudget_session")
+    app.config.update(
+        SESSION_COOKIE_SECURE=True, SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_NAME="buurtbudget_session",
+    )
     # Checked by protect_forms, which leaves the JSON API out.
     app.config["WTF_CSRF_CHECK_DEFAULT"] = False
     app.config.setdefault("WTF_CSRF_TIME_LIMIT", None)

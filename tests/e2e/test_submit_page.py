@@ -117,14 +117,14 @@ def test_cost_lines_are_added_and_removed_without_javascript(
 
 
 @pytest.mark.parametrize("lang", ("nl", "en"))
-def test_pages_fit_a_375_pixel_phone(demo_site: Any, open_round: str, chromium: Any, lang: str):
+def test_pages_fit_a_375_pixel_phone(demo_site: Any, chromium: Any, lang: str):
     context = chromium.new_context(viewport=PHONE, is_mobile=True, has_touch=True)
     page = context.new_page()
     try:
         check = PageCheck(page, demo_site.base_url, demo_site.server.backend)
-        closed = demo_site.demo["closed_round_id"]
+        closed, fresh = demo_site.demo["closed_round_id"], submission_round(demo_site)
         for path in ("/", f"/rounds/{closed}", f"/rounds/{closed}/results",
-                     f"/rounds/{closed}/money", f"/rounds/{open_round}/proposals/new"):
+                     f"/rounds/{closed}/money", f"/rounds/{fresh}/proposals/new"):
             check.open(path, lang=lang)
             width = page.evaluate("document.documentElement.scrollWidth")
             assert width <= PHONE["width"], f"{path} scrolls sideways on a phone: {width} px"
