@@ -15,8 +15,9 @@ from service.pages.browse import blp as browse
 from service.pages.money import blp as money
 from service.pages.results import blp as results
 from service.pages.submit import blp as submit
+from service.pages.voting import blp as vote
 
-PAGE_BLUEPRINTS = (browse, submit, results, money)
+PAGE_BLUEPRINTS = (browse, submit, vote, results, money)
 
 
 def init_app(app: Flask) -> None:
