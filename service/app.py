@@ -53,7 +53,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     pages.init_app(app)
     app.before_request(check_bearer_token)
     app.before_request(refuse_unknown_query_parameters)
-    init_rate_limits(app, settings)
+    init_rate_limits(app, settings, page_for=pages.error_pages.page_for)
     init_security_headers(app, settings)
     return app
 

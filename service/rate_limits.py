@@ -70,17 +70,20 @@ class SecretGuard:
 
 
 def guards_secret(blp: Any, *, kind: str, per: str, noun: str) -> Callable[[Any], Any]:
-    """Mark a view method that checks a secret for the `per` URL variable; documents its 429.
+    """Mark a view method that checks a secret for the `per` URL variable.
 
-    Views that check the same `kind` of secret share their counts.
+    Views that check the same `kind` of secret share their counts, so a page and an API
+    endpoint taking the same code count together. An API blueprint (`blp` not None) also
+    documents the 429 in the OpenAPI document.
     """
 
     def mark(view: Any) -> Any:
-        view = blp.alt_response(
-            429, schema="Error", description=f"too many wrong {noun} from this address",
-            headers={"Retry-After": {"description": "seconds until the next attempt counts",
-                                     "schema": {"type": "integer"}}},
-        )(view)
+        if blp is not None:
+            view = blp.alt_response(
+                429, schema="Error", description=f"too many wrong {noun} from this address",
+                headers={"Retry-After": {"description": "seconds until the next attempt counts",
+                                         "schema": {"type": "integer"}}},
+            )(view)
         view.secret_guard = SecretGuard(kind=kind, per=per, noun=noun)
         return view
 
@@ -142,8 +145,17 @@ def trusted_proxies(settings: Mapping[str, Any]) -> int:
     return count
 
 
-def init_rate_limits(app: Flask, settings: Mapping[str, Any]) -> Limiter:
-    """Put the secret-guessing limits on every guarded view of `app` (after its blueprints)."""
+def init_rate_limits(
+    app: Flask,
+    settings: Mapping[str, Any],
+    *,
+    page_for: Callable[[int], Any] | None = None,
+) -> Limiter:
+    """Put the secret-guessing limits on every guarded view of `app` (after its blueprints).
+
+    `page_for(status)` answers a limited request with an HTML page where the request is for a
+    page (it returns None for API requests, which get the one JSON error shape).
+    """
     proxies = trusted_proxies(settings)
     if proxies:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies)  # type: ignore[method-assign]
@@ -176,6 +188,10 @@ def init_rate_limits(app: Flask, settings: Mapping[str, Any]) -> Limiter:
     def too_many_attempts(error: RateLimitExceeded):
         breached = limiter.current_limit
         wait = max(1, math.ceil(breached.window.reset_time - time.time())) if breached else 60
+        page = page_for(429) if page_for is not None else None
+        if page is not None:
+            body, code = page
+            return body, code, {"Retry-After": str(wait)}
         payload, code = error_payload(
             429, "Too Many Requests", f"{error.description}; try again in {wait} seconds"
         )

@@ -42,6 +42,11 @@ def error_page(code: int, message: str | None = None):
     ), code
 
 
+def page_for(code: int):
+    """The error page for `code` when the request is for a page; None for API requests."""
+    return error_page(code) if wants_page() else None
+
+
 def handle_http_exception(error: HTTPException):
     if not wants_page():
         return json_errors.handle_http_exception(error)

@@ -33,6 +33,7 @@ from service.pages.browse import round_crumbs
 from service.pages.language import money
 from service.principal import Principal
 from service.queries import proposals, rounds, voting
+from service.rate_limits import guards_secret
 
 blp = Blueprint("vote", __name__)
 # Points and places as typed: plain digits, a few of them (int() would also take "²" or "1_0").
@@ -202,8 +203,8 @@ class VotePage(MethodView):
     def get(self, round_id: str):
         return show_code_form(rounds.get_round(runtime(), caller(), round_id), CodeForm())
 
-    # The secret-guessing rate limit is one decorator on this method, as on the API's /ballots:
-    # a refused code answers 403, so the limit's count of wrong codes counts it.
+    # The same count as the API's /ballots: a refused code answers 403, which the limit counts.
+    @guards_secret(None, kind="voting-code", per="round_id", noun="voting codes")
     def post(self, round_id: str):
         budget_round = rounds.get_round(runtime(), caller(), round_id)
         form = CodeForm()

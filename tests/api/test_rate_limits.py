@@ -6,6 +6,7 @@ a few requests; `service/rate_limits.py` explains what each one counts.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -202,3 +203,22 @@ def test_limits_are_documented_in_the_openapi_document(api: ApiCalls):
     for path in ("/api/v1/rounds/{round_id}/ballots", "/api/v1/rounds/{round_id}/ballots/lookup",
                  "/api/v1/proposals/{proposal_id}/withdraw"):
         assert "Retry-After" in paths[path]["post"]["responses"]["429"]["headers"], path
+
+
+def test_the_vote_page_shares_the_count_and_answers_with_the_429_page(
+    api: ApiCalls, rounds: RoundDriver, client: FlaskClient
+):
+    driven = rounds.to("voting", codes=1)
+    spend_wrong_codes(driven)
+    page = client.get(f"/rounds/{driven.round_id}/vote?lang=en", base_url="https://localhost",
+                      **from_address(ADDRESS))
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page.text)
+    assert token, page.text
+    limited = client.post(
+        f"/rounds/{driven.round_id}/vote", base_url="https://localhost",
+        headers={"Referer": page.request.url},
+        data={"csrf_token": token.group(1), "code": driven.codes[0]}, **from_address(ADDRESS),
+    )
+    assert limited.status_code == 429
+    assert limited.mimetype == "text/html" and "Too many attempts" in limited.text
+    assert 0 < int(limited.headers["Retry-After"]) <= 3600
