@@ -240,3 +240,30 @@ class MerkleTree:
 
     def consistency_proof(self, first: int, second: int | None = None) -> list[bytes]:
         return consistency_proof(first, self.size if second is None else second, self.subtree)
+
+
+class MerkleFrontier:
+    """The right edge of a growing tree (its complete subtrees, largest first): roots in O(log n).
+
+    What a verifier keeps while it reads a log from the start: memory stays O(log n).
+    """
+
+    def __init__(self) -> None:
+        self.size = 0
+        self._stack: list[tuple[int, bytes]] = []  # (level, hash), levels strictly decreasing
+
+    def append(self, leaf: bytes) -> None:
+        level, hashed = 0, leaf
+        while self._stack and self._stack[-1][0] == level:
+            _, left = self._stack.pop()
+            level, hashed = level + 1, node_hash(left, hashed)
+        self._stack.append((level, hashed))
+        self.size += 1
+
+    def root(self) -> bytes:
+        if not self._stack:
+            return EMPTY_ROOT
+        result = self._stack[-1][1]
+        for _, left in reversed(self._stack[:-1]):
+            result = node_hash(left, result)
+        return result

@@ -14,12 +14,19 @@ ENVIRONMENT_KEYS = {
     "DATABASE_SCHEMA": "BUURTBUDGET_DATABASE_SCHEMA",
     "SECRET_KEY": "BUURTBUDGET_SECRET_KEY",
     "KEY_FILE": "BUURTBUDGET_KEY_FILE",
+    "AUDIT_KEY_FILE": "BUURTBUDGET_AUDIT_KEY_FILE",
+    "AUDIT_LOG_NAME": "BUURTBUDGET_AUDIT_LOG_NAME",
 }
 DEFAULTS: dict[str, Any] = {
     "DATABASE_URL": DEFAULT_DATABASE_URL,
     "DATABASE_SCHEMA": None,
     "SECRET_KEY": None,
     "KEY_FILE": "buurtbudget.key",
+    # The Ed25519 key that signs checkpoints of the audit log; kept outside the database so that
+    # someone who can rewrite the database still cannot sign a rewritten history.
+    "AUDIT_KEY_FILE": "buurtbudget-audit.key",
+    # The origin line of every checkpoint and the name of the signing key (C2SP tlog-checkpoint).
+    "AUDIT_LOG_NAME": "buurtbudget.local/audit-log",
 }
 
 

@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 
 from domain.merkle_log import (
     EMPTY_ROOT,
+    MerkleFrontier,
     MerkleTree,
     ProofError,
     consistency_proof,
@@ -243,3 +244,11 @@ def test_any_log_proves_any_entry_and_any_earlier_size(entries, data):
         changed[data.draw(st.integers(0, first - 1))] += b"!"
         with pytest.raises(ProofError):
             verify_consistency(first, size, mth(changed[:first]), mth(entries), proof)
+
+
+def test_the_frontier_of_a_growing_log_has_the_root_of_every_size():
+    frontier = MerkleFrontier()
+    assert frontier.root() == EMPTY_ROOT
+    for size in SIZES:
+        frontier.append(leaf_hash(ENTRIES[size - 1]))
+        assert frontier.root() == mth(ENTRIES[:size])

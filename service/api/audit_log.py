@@ -1,0 +1,129 @@
+"""The tamper-evident log over HTTP: the public key, signed checkpoints and Merkle proofs (public)."""
+from __future__ import annotations
+
+from flask import Response, stream_with_context
+from flask.views import MethodView
+from marshmallow import ValidationError, fields, validate, validates_schema
+
+from service.api.common import BEARER, Blueprint, StrictSchema
+from service.audit_export import export_lines
+from service.auth import requires
+from service.extension import runtime
+from service.queries import audit_log
+
+blp = Blueprint(
+    "audit_log", __name__, url_prefix="/api/v1/audit",
+    description="Signed checkpoints of the event log and proofs against them (RFC 9162)",
+)
+
+
+
+class PublicKeyOut(StrictSchema):
+    log_name = fields.String(metadata={"description": "origin line of every checkpoint"})
+    verifier_key = fields.String(metadata={"description": "C2SP signed-note verifier key"})
+    public_key_pem = fields.String()
+
+
+class CheckpointOut(StrictSchema):
+    id = fields.Integer()
+    tree_size = fields.Integer()
+    root_hash = fields.String(metadata={"description": "hex"})
+    created_at = fields.String()
+    reason = fields.String()
+    note = fields.String(metadata={"description": "the C2SP signed note (tlog-checkpoint)"})
+
+
+class CheckpointsOut(StrictSchema):
+    checkpoints = fields.List(fields.Nested(CheckpointOut))
+    next_after = fields.Integer(allow_none=True)
+    tree_size = fields.Integer(metadata={"description": "entries in the log now"})
+
+
+class CheckpointsQuery(StrictSchema):
+    after = fields.Integer(load_default=0, validate=validate.Range(min=0))
+    limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=1000))
+
+
+class InclusionQuery(StrictSchema):
+    position = fields.Integer(validate=validate.Range(min=0))
+    notification_id = fields.Integer(validate=validate.Range(min=1))
+    tree_size = fields.Integer(validate=validate.Range(min=1))
+
+    @validates_schema
+    def one_entry(self, data, **_kwargs):
+        if ("position" in data) == ("notification_id" in data):
+            raise ValidationError("give exactly one of position and notification_id", "position")
+
+
+class InclusionOut(StrictSchema):
+    position = fields.Integer()
+    notification_id = fields.Integer()
+    tree_size = fields.Integer()
+    leaf_hash = fields.String()
+    root_hash = fields.String()
+    proof = fields.List(fields.String(), metadata={"description": "hex hashes, leaf side first"})
+
+
+class ConsistencyQuery(StrictSchema):
+    first = fields.Integer(required=True, validate=validate.Range(min=0))
+    second = fields.Integer(validate=validate.Range(min=0))
+
+
+class ConsistencyOut(StrictSchema):
+    first = fields.Integer()
+    second = fields.Integer()
+    first_root = fields.String()
+    second_root = fields.String()
+    proof = fields.List(fields.String())
+
+
+@blp.route("/public-key")
+class PublicKey(MethodView):
+    @blp.response(200, PublicKeyOut)
+    def get(self):
+        """The Ed25519 key that signs the checkpoints."""
+        return audit_log.public_key(runtime())
+
+
+@blp.route("/checkpoints")
+class Checkpoints(MethodView):
+    @blp.arguments(CheckpointsQuery, location="query")
+    @blp.response(200, CheckpointsOut)
+    def get(self, query):
+        """Signed checkpoints, oldest first."""
+        return audit_log.checkpoints(runtime(), **query)
+
+
+@blp.route("/proofs/inclusion")
+class InclusionProof(MethodView):
+    @blp.arguments(InclusionQuery, location="query")
+    @blp.response(200, InclusionOut)
+    def get(self, query):
+        """The audit path of one entry in the tree of `tree_size` entries (default: all)."""
+        return audit_log.inclusion_proof(
+            runtime(), position=query.get("position"),
+            notification_id=query.get("notification_id"), size=query.get("tree_size"),
+        )
+
+
+@blp.route("/proofs/consistency")
+class ConsistencyProof(MethodView):
+    @blp.arguments(ConsistencyQuery, location="query")
+    @blp.response(200, ConsistencyOut)
+    def get(self, query):
+        """The proof that the tree of `second` entries (default: all) extends that of `first`."""
+        return audit_log.consistency_proof(runtime(), first=query["first"], second=query.get("second"))
+
+
+@blp.route("/export")
+class Export(MethodView):
+    @requires("auditor")
+    @blp.response(200, content_type="application/jsonl")
+    @blp.doc(security=BEARER)
+    def get(self):
+        """The whole log in the audit export format (docs/audit.md), streamed (auditor)."""
+        lines = export_lines(runtime())
+        return Response(
+            stream_with_context(lines), mimetype="application/jsonl",
+            headers={"Content-Disposition": 'attachment; filename="buurtbudget-audit.jsonl"'},
+        )

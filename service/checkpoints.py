@@ -1,0 +1,108 @@
+"""Signed checkpoints of the audit log: when they are made, how they are signed, where they are kept.
+
+A checkpoint commits the service to the tree of its first N events: origin, N, root hash, time and
+reason, signed with the log's Ed25519 key (see service/signed_note.py). One is made in the same
+transaction as every event that changes a round's phase, records a tally or marks a payout paid, and
+on demand (`buurtbudget audit checkpoint`).
+"""
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from eventsourcing.utils import get_topic
+
+from domain.budget_round import BudgetRound
+from service.config import ConfigurationError
+from service.merkle_store import checkpoints, stored_root, tree_size
+from service.signed_note import (
+    Checkpoint,
+    load_signing_key,
+    new_signing_key,
+    sign_note,
+    verifier_key,
+)
+
+# The events after which a checkpoint is made, in their transaction; the reason names the event.
+CHECKPOINT_EVENTS = {
+    get_topic(cls): name
+    for name, cls in {
+        "submissions closed": BudgetRound.SubmissionsClosed,  # type: ignore[attr-defined]
+        "voting opened": BudgetRound.VotingOpened,  # type: ignore[attr-defined]
+        "voting closed": BudgetRound.VotingClosed,  # type: ignore[attr-defined]
+        "tally recorded": BudgetRound.TallyRecorded,  # type: ignore[attr-defined]
+        "tally confirmed": BudgetRound.TallyConfirmed,  # type: ignore[attr-defined]
+        "payout paid": BudgetRound.PayoutPaid,  # type: ignore[attr-defined]
+        "round closed": BudgetRound.Closed,  # type: ignore[attr-defined]
+    }.items()
+}
+
+
+@dataclass(frozen=True)
+class CheckpointSigner:
+    """The log's name and its private key: signs checkpoint bodies."""
+
+    name: str
+    private_key: Ed25519PrivateKey
+
+    @property
+    def public_key(self) -> Ed25519PublicKey:
+        return self.private_key.public_key()
+
+    @property
+    def verifier_key(self) -> str:
+        return verifier_key(self.name, self.public_key)
+
+    def reasons(self, topics: Sequence[str]) -> list[str]:
+        """Why these newly stored events call for a checkpoint (none: no checkpoint)."""
+        return list(dict.fromkeys(CHECKPOINT_EVENTS[t] for t in topics if t in CHECKPOINT_EVENTS))
+
+    def checkpoint(self, size: int, root_hash: bytes, reason: str) -> dict[str, Any]:
+        """The row of a new signed checkpoint of the tree of `size` leaves."""
+        created_at = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        body = Checkpoint(
+            self.name, size, root_hash, (f"time {created_at}", f"reason {reason}")
+        ).body()
+        return {
+            "tree_size": size, "root_hash": root_hash, "created_at": created_at,
+            "reason": reason, "note": sign_note(body, self.name, self.private_key),
+        }
+
+
+def signer_of(settings: Mapping[str, Any], *, create: bool = False) -> CheckpointSigner:
+    """The checkpoint signer: its key file is created by `buurtbudget init`."""
+    path = Path(settings["AUDIT_KEY_FILE"])
+    if not path.exists():
+        if not create:
+            raise ConfigurationError(
+                f"no audit signing key at {path}: run `buurtbudget init` or set "
+                "BUURTBUDGET_AUDIT_KEY_FILE"
+            )
+        new_signing_key(path)
+    return CheckpointSigner(settings["AUDIT_LOG_NAME"], load_signing_key(path))
+
+
+def record_checkpoint(engine: sa.Engine, signer: CheckpointSigner, reason: str) -> dict[str, Any]:
+    """Sign and keep a checkpoint of the log as it is now."""
+    with engine.begin() as conn:
+        size = tree_size(conn)
+        row = signer.checkpoint(size, stored_root(conn, size), reason)
+        row["id"] = conn.execute(checkpoints.insert().values(**row)).inserted_primary_key[0]
+    return row
+
+
+def list_checkpoints(conn: sa.Connection, *, after: int = 0, limit: int = 100) -> list[dict[str, Any]]:
+    rows = conn.execute(
+        sa.select(checkpoints).where(checkpoints.c.id > after).order_by(checkpoints.c.id).limit(limit)
+    )
+    return [dict(row._mapping) for row in rows]
+
+
+def latest_checkpoint(conn: sa.Connection) -> dict[str, Any] | None:
+    row = conn.execute(sa.select(checkpoints).order_by(checkpoints.c.id.desc()).limit(1)).first()
+    return None if row is None else dict(row._mapping)

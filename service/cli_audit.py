@@ -1,0 +1,89 @@
+"""`buurtbudget audit ...`: signed checkpoints, the export of the log, and its offline verification."""
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import click
+
+from service.audit_export import export_lines
+from service.audit_verify import Report, verify_export
+from service.checkpoints import record_checkpoint
+from service.queries.audit_log import checkpoint_out
+
+
+@click.group("audit")
+def audit_command() -> None:
+    """The tamper-evident log: checkpoints, export and verification."""
+
+
+@audit_command.command("checkpoint")
+@click.option("--reason", default="on demand", show_default=True)
+@click.pass_obj
+def checkpoint_command(state: Any, reason: str) -> None:
+    """Sign a checkpoint of the log as it is now and print its note."""
+    rt = state.runtime()
+    row = checkpoint_out(record_checkpoint(rt.engine, rt.checkpoint_signer, reason))
+    click.echo(row["note"], nl=False)
+
+
+@audit_command.command("export")
+@click.option("--output", type=click.Path(dir_okay=False, path_type=Path), required=True)
+@click.pass_obj
+def export_command(state: Any, output: Path) -> None:
+    """Write the whole log, checkpoints and public key to one file (docs/audit.md)."""
+    count = 0
+    with output.open("wb") as handle:
+        for line in export_lines(state.runtime()):
+            handle.write(line)
+            count += 1
+    click.echo(f"wrote {output} ({count} lines)")
+
+
+@audit_command.command("verify")
+@click.argument("file", required=False, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--database", is_flag=True, help="check the live store instead of a file")
+@click.option(
+    "--public-key", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="the log's public key (verifier key or PEM), obtained apart from the file",
+)
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_obj
+def verify_command(
+    state: Any, file: Path | None, database: bool, public_key: Path | None, as_json: bool
+) -> None:
+    """Check signatures, tree, replay, balances and tallies; exit 1 naming the first bad position."""
+    if (file is None) == (not database):
+        raise click.UsageError("give an export FILE or --database (not both)")
+    key = public_key.read_text() if public_key else None
+    progress = None if as_json else _progress
+    if database:
+        report = verify_export(export_lines(state.runtime(), seal_open_ballots=False),
+                               public_key=key, progress=progress)
+    else:
+        report = verify_export(_lines_of(file), public_key=key, progress=progress)
+    _show(report, as_json)
+    if not report.ok:
+        sys.exit(1)
+
+
+def _lines_of(path: Path) -> Iterator[bytes]:
+    with path.open("rb") as handle:
+        yield from handle
+
+
+def _progress(events: int) -> None:
+    if sys.stderr.isatty():
+        click.echo(f"\r{events} events checked", nl=False, err=True)
+
+
+def _show(report: Report, as_json: bool) -> None:
+    if as_json:
+        click.echo(json.dumps(report.as_dict(), indent=2))
+    else:
+        if sys.stderr.isatty():
+            click.echo("", err=True)
+        click.echo(report.text())

@@ -1,0 +1,80 @@
+"""The tamper-evident log over HTTP: public key, checkpoints and proofs (public), export (auditor)."""
+from __future__ import annotations
+
+import pytest
+
+from domain.merkle_log import verify_consistency, verify_inclusion
+from service.audit_verify import verify_export
+from service.signed_note import Checkpoint, open_note, parse_verifier_key
+
+
+def hashes(hexes: list[str]) -> list[bytes]:
+    return [bytes.fromhex(h) for h in hexes]
+
+
+def test_checkpoints_and_proofs_verify_with_the_published_key_alone(api, rounds):
+    driven = rounds.to("execution")
+    rounds.payout(driven, driven.winners[0], 100_00)
+    key = api.get("/audit/public-key")
+    name, public_key = parse_verifier_key(key["verifier_key"])
+    assert name == key["log_name"] and "BEGIN PUBLIC KEY" in key["public_key_pem"]
+    listing = api.get("/audit/checkpoints")
+    checkpoints = listing["checkpoints"]
+    assert [c["reason"] for c in checkpoints] == [
+        "submissions closed", "voting opened", "voting closed", "tally recorded",
+        "tally confirmed", "payout paid",
+    ]
+    for checkpoint in checkpoints:
+        signed = Checkpoint.parse(open_note(checkpoint["note"], name, public_key))
+        assert (signed.tree_size, signed.root_hash.hex()) == (
+            checkpoint["tree_size"], checkpoint["root_hash"]
+        )
+    latest = checkpoints[-1]
+    size, root = latest["tree_size"], bytes.fromhex(latest["root_hash"])
+    for position in range(size):
+        proof = api.get(f"/audit/proofs/inclusion?position={position}&tree_size={size}")
+        assert proof["root_hash"] == latest["root_hash"]
+        verify_inclusion(bytes.fromhex(proof["leaf_hash"]), position, size, hashes(proof["proof"]),
+                         root)
+    by_id = api.get(f"/audit/proofs/inclusion?notification_id={proof['notification_id']}"
+                    f"&tree_size={size}")
+    assert by_id == proof
+    for earlier, later in zip(checkpoints, checkpoints[1:]):
+        answer = api.get(f"/audit/proofs/consistency?first={earlier['tree_size']}"
+                         f"&second={later['tree_size']}")
+        verify_consistency(earlier["tree_size"], later["tree_size"],
+                           bytes.fromhex(earlier["root_hash"]), bytes.fromhex(later["root_hash"]),
+                           hashes(answer["proof"]))
+
+
+@pytest.mark.parametrize("query,status,field", [
+    ("inclusion?position=0&notification_id=1", 422, "position"),
+    ("inclusion", 422, "position"),
+    ("inclusion?position=0&tree_size=100000", 422, "tree_size"),
+    ("inclusion?position=99999", 404, None),
+    ("inclusion?position=-1", 422, "position"),
+    ("inclusion?position=abc", 422, "position"),
+    ("consistency?first=5&second=2", 422, "first"),
+    ("consistency?first=1&second=100000", 422, "second"),
+    ("consistency", 422, "first"),
+])
+def test_proofs_of_what_the_log_does_not_have_are_refused(api, rounds, query, status, field):
+    rounds.to("review")
+    payload = api.refused("GET", f"/audit/proofs/{query}", status=status)
+    if field and "errors" in payload:
+        assert field in str(payload["errors"])
+
+
+def test_the_export_is_for_auditors_streams_and_verifies(api, rounds):
+    closed = rounds.to("execution")
+    rounds.payout(closed, closed.winners[0], 100_00)
+    rounds.to("voted")  # a second round, still open for voting: its ballots stay sealed
+    api.refused("GET", "/audit/export", status=401)
+    api.refused("GET", "/audit/export", as_="official", status=403)
+    response = api.call("GET", "/audit/export", as_="auditor")
+    assert response.status_code == 200 and response.is_streamed
+    lines = response.get_data().splitlines()
+    report = verify_export(lines, public_key=api.get("/audit/public-key")["verifier_key"])
+    assert report.ok, report.text()
+    assert report.sealed == 3 * 2  # three ballots, each issued and cast
+    assert report.tallies_recounted == 1
