@@ -13,7 +13,7 @@ from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, Application, Repository
 from eventsourcing.domain import Aggregate
-from eventsourcing.persistence import IntegrityError
+from eventsourcing.persistence import ApplicationRecorder, IntegrityError
 from eventsourcing.utils import get_topic
 
 from domain.ballot import Ballot, ballot_id_for
@@ -24,7 +24,7 @@ from domain.neighbourhood import Neighbourhood
 from domain.proposal import Proposal
 from domain.round_result import comparable, count_round
 from service.group_commit import GroupCommit, cooperative_gather
-from service.write_lock import FileWriteLock
+from service.event_store import EventStore
 
 A = TypeVar("A", bound=Aggregate)
 T = TypeVar("T")
@@ -61,16 +61,16 @@ class BuurtbudgetApplication(Application[UUID]):
 
     def __init__(
         self,
-        env: dict[str, str] | None = None,
         *,
+        event_store: EventStore,
         secret_key: bytes,
-        write_lock: FileWriteLock | None = None,
+        create_tables: bool = False,
     ) -> None:
-        super().__init__(env)
+        self.event_store = event_store
+        super().__init__(event_store.env(create_tables=create_tables))
         # The key of the keyed hashes of voting codes and proposer keys: without it, the hashes in
         # the log cannot be linked back to a code, not even by someone holding the database.
         self._secret_key = secret_key
-        self._write_lock = write_lock
         # Ballots cast at the same moment by requests of this process share one transaction.
         self._ballot_writer: GroupCommit[Ballot, int] = GroupCommit(
             self._write_ballots, gather=cooperative_gather()
@@ -81,13 +81,8 @@ class BuurtbudgetApplication(Application[UUID]):
         # _load_ballot).
         self.ballot_repository: Repository[UUID] = Repository(self.events)
 
-    def _record(self, processing_event: Any) -> Any:
-        # The library's one place where events are written: on SQLite, writers queue on a file
-        # lock instead of SQLite's sleeping busy handler (see service/write_lock.py).
-        if self._write_lock is None:
-            return super()._record(processing_event)
-        with self._write_lock.held():
-            return super()._record(processing_event)
+    def construct_recorder(self) -> ApplicationRecorder:
+        return self.event_store.application_recorder(self.factory)
 
     # -- loading and saving ---------------------------------------------------------------------
 
