@@ -38,16 +38,16 @@ VOTING_CLOSED = get_topic(BudgetRound.VotingClosed)  # type: ignore[attr-defined
 def export_lines(runtime: Any, *, seal_open_ballots: bool = True) -> Iterator[bytes]:
     """The export, one line (bytes, ending in a newline) at a time."""
     recorder = runtime.application.recorder
-    # Events first, then leaves: a leaf commits with its event, so every event up to `last`
-    # that has a leaf has it visible by the time the leaves are read.
+    # Checkpoints, then events, then leaves: a checkpoint and a leaf commit with their events, so
+    # every checkpoint read covers only events up to `last`, and every event up to `last` that
+    # has a leaf has it visible by the time the leaves are read. A checkpoint covering more
+    # entries than are exported is then a truncated log, never a race with a writer.
+    with runtime.engine.connect() as conn:
+        checkpoints = [checkpoint_out(row) for row in list_checkpoints(conn, limit=10_000_000)]
     last = recorder.max_notification_id() or 0
     sealed = _rounds_open_for_voting(recorder, last) if seal_open_ballots else set()
     with runtime.engine.connect() as conn:
         size = _leaves_up_to(conn, last)
-        checkpoints = [
-            checkpoint_out(row) for row in list_checkpoints(conn, limit=1_000_000)
-            if row["tree_size"] <= size
-        ]
     key = public_key(runtime)
     yield _line({
         "kind": "header", "format": FORMAT, "canonical_event": CANONICAL_EVENT_FORMAT,

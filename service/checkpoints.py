@@ -18,7 +18,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from eventsourcing.utils import get_topic
 
 from domain.budget_round import BudgetRound
-from service.config import ConfigurationError
+from service.config import DEFAULTS, ConfigurationError
 from service.merkle_store import checkpoints, stored_root, tree_size
 from service.signed_note import (
     Checkpoint,
@@ -76,7 +76,7 @@ class CheckpointSigner:
 
 def signer_of(settings: Mapping[str, Any], *, create: bool = False) -> CheckpointSigner:
     """The checkpoint signer: its key file is created by `buurtbudget init`."""
-    path = Path(settings["AUDIT_KEY_FILE"])
+    path = Path(settings.get("AUDIT_KEY_FILE") or DEFAULTS["AUDIT_KEY_FILE"])
     if not path.exists():
         if not create:
             raise ConfigurationError(
@@ -84,7 +84,8 @@ def signer_of(settings: Mapping[str, Any], *, create: bool = False) -> Checkpoin
                 "BUURTBUDGET_AUDIT_KEY_FILE"
             )
         new_signing_key(path)
-    return CheckpointSigner(settings["AUDIT_LOG_NAME"], load_signing_key(path))
+    name = settings.get("AUDIT_LOG_NAME") or DEFAULTS["AUDIT_LOG_NAME"]
+    return CheckpointSigner(name, load_signing_key(path))
 
 
 def record_checkpoint(engine: sa.Engine, signer: CheckpointSigner, reason: str) -> dict[str, Any]:

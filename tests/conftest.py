@@ -55,7 +55,10 @@ def backend(request: pytest.FixtureRequest) -> str:
 @pytest.fixture
 def settings(backend: str, tmp_path, request: pytest.FixtureRequest) -> dict[str, Any]:
     """Explicit settings for one fresh database (no os.environ involved)."""
-    common = {"SECRET_KEY": "test-secret-key", "KEY_FILE": str(tmp_path / "unused.key")}
+    common = {
+        "SECRET_KEY": "test-secret-key", "KEY_FILE": str(tmp_path / "unused.key"),
+        "AUDIT_KEY_FILE": str(tmp_path / "audit.key"),
+    }
     if backend == "sqlite":
         return {"DATABASE_URL": f"sqlite:///{tmp_path / 'buurtbudget.db'}", **common}
     schema = request.getfixturevalue("postgres_schema")

@@ -1,8 +1,6 @@
 """The tamper-evident log over HTTP: public key, checkpoints and proofs (public), export (auditor)."""
 from __future__ import annotations
 
-import pytest
-
 from domain.merkle_log import verify_consistency, verify_inclusion
 from service.audit_verify import verify_export
 from service.signed_note import Checkpoint, open_note, parse_verifier_key
@@ -47,7 +45,7 @@ def test_checkpoints_and_proofs_verify_with_the_published_key_alone(api, rounds)
                            hashes(answer["proof"]))
 
 
-@pytest.mark.parametrize("query,status,field", [
+REFUSED = [
     ("inclusion?position=0&notification_id=1", 422, "position"),
     ("inclusion", 422, "position"),
     ("inclusion?position=0&tree_size=100000", 422, "tree_size"),
@@ -57,12 +55,15 @@ def test_checkpoints_and_proofs_verify_with_the_published_key_alone(api, rounds)
     ("consistency?first=5&second=2", 422, "first"),
     ("consistency?first=1&second=100000", 422, "second"),
     ("consistency", 422, "first"),
-])
-def test_proofs_of_what_the_log_does_not_have_are_refused(api, rounds, query, status, field):
+]
+
+
+def test_proofs_of_what_the_log_does_not_have_are_refused(api, rounds):
     rounds.to("review")
-    payload = api.refused("GET", f"/audit/proofs/{query}", status=status)
-    if field and "errors" in payload:
-        assert field in str(payload["errors"])
+    for query, status, field in REFUSED:
+        payload = api.refused("GET", f"/audit/proofs/{query}", status=status)
+        if field:
+            assert field in payload.get("errors", {}) or field in payload["message"], payload
 
 
 def test_the_export_is_for_auditors_streams_and_verifies(api, rounds):

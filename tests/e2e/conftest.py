@@ -36,6 +36,8 @@ def child_environment(settings: dict[str, Any]) -> dict[str, str]:
     env["BUURTBUDGET_SECRET_KEY"] = settings["SECRET_KEY"]
     if settings.get("KEY_FILE"):
         env["BUURTBUDGET_KEY_FILE"] = settings["KEY_FILE"]
+    if settings.get("AUDIT_KEY_FILE"):
+        env["BUURTBUDGET_AUDIT_KEY_FILE"] = settings["AUDIT_KEY_FILE"]
     if settings.get("DATABASE_SCHEMA"):
         env["BUURTBUDGET_DATABASE_SCHEMA"] = settings["DATABASE_SCHEMA"]
     env["PYTHONUNBUFFERED"] = "1"

@@ -187,7 +187,7 @@ def test_an_untouched_store_verifies_clean(paid_round):
     for database in (False, True):
         report = verified(paid_round, database=database)
         assert report.ok, report.text()
-        assert report.checkpoints_verified == report.checkpoints == 8
+        assert report.checkpoints_verified == report.checkpoints == 7
         assert report.tallies_recounted == 1
         (balance,) = report.balances.values()
         assert balance["paid"] == 1_000_00 and balance["deposited"] == 5_000_00
