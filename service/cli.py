@@ -66,9 +66,11 @@ def main() -> None:
 @cli.command()
 @pass_state
 def init(state: State) -> None:
-    """Create the event store, read-model and token tables (safe to run again)."""
+    """Create the event store, read-model and token tables and the keys (safe to run again)."""
     rt = state.runtime(create_tables=True)
     click.echo(f"initialised {rt.storage.kind} store: {state.settings['DATABASE_URL']}")
+    click.echo(f"audit log signing key: {state.settings['AUDIT_KEY_FILE']} "
+               f"(publish its public key: {rt.checkpoint_signer.verifier_key})")
 
 
 @cli.group()

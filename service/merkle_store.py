@@ -10,9 +10,9 @@ proofs at any size need O(log n) rows, fetched in one query per level kind.
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
@@ -21,6 +21,7 @@ from sqlalchemy.schema import CreateTable
 from domain.canonical_event import canonical_event_bytes
 from domain.merkle_log import (
     NodeId,
+    SubtreeHash,
     ProofError,
     consistency_proof,
     inclusion_proof,
@@ -31,6 +32,7 @@ from domain.merkle_log import (
     root,
 )
 
+T = TypeVar("T")
 metadata = sa.MetaData()
 
 leaves = sa.Table(
@@ -214,8 +216,8 @@ def fetch_subtrees(conn: sa.Connection, wanted: Iterable[NodeId]) -> dict[NodeId
     return {(level, index): bytes(h) for level, index, h in rows}
 
 
-def _computed(conn: sa.Connection, compute: Any) -> Any:
-    """Run a tree computation over the stored subtrees it needs, fetched at once."""
+def computed_from_store(conn: sa.Connection, compute: Callable[[SubtreeHash], T]) -> T:
+    """Run a tree computation over the stored subtrees it needs, fetched in one query."""
     stored = fetch_subtrees(conn, nodes_needed_for(compute))
 
     def subtree(level: int, index: int) -> bytes:
@@ -228,15 +230,15 @@ def _computed(conn: sa.Connection, compute: Any) -> Any:
 
 
 def stored_root(conn: sa.Connection, size: int) -> bytes:
-    return _computed(conn, lambda subtree: root(size, subtree))
+    return computed_from_store(conn, lambda subtree: root(size, subtree))
 
 
 def stored_inclusion_proof(conn: sa.Connection, index: int, size: int) -> list[bytes]:
-    return _computed(conn, lambda subtree: inclusion_proof(index, size, subtree))
+    return computed_from_store(conn, lambda subtree: inclusion_proof(index, size, subtree))
 
 
 def stored_consistency_proof(conn: sa.Connection, first: int, second: int) -> list[bytes]:
-    return _computed(conn, lambda subtree: consistency_proof(first, second, subtree))
+    return computed_from_store(conn, lambda subtree: consistency_proof(first, second, subtree))
 
 
 def leaf_at_notification(conn: sa.Connection, notification_id: int) -> tuple[int, bytes] | None:

@@ -9,14 +9,8 @@ from typing import Any
 
 from domain.errors import NotFound, RuleViolation
 from service.checkpoints import list_checkpoints
-from service.merkle_store import (
-    leaf_at_notification,
-    leaves,
-    stored_consistency_proof,
-    stored_inclusion_proof,
-    stored_root,
-    tree_size,
-)
+from domain import merkle_log
+from service.merkle_store import computed_from_store, leaf_at_notification, leaves, tree_size
 from service.signed_note import public_key_pem
 
 
@@ -78,8 +72,9 @@ def inclusion_proof(
             raise RuleViolation(
                 f"entry {position} is not in the tree of {size} entries", field="tree_size"
             )
-        proof = stored_inclusion_proof(conn, position, size)
-        root_hash = stored_root(conn, size)
+        proof, root_hash = computed_from_store(conn, lambda subtree: (
+            merkle_log.inclusion_proof(position, size, subtree), merkle_log.root(size, subtree)
+        ))
     return {
         "position": position, "notification_id": notification_id, "tree_size": size,
         "leaf_hash": leaf.hex(), "root_hash": root_hash.hex(), "proof": [h.hex() for h in proof],
@@ -92,8 +87,10 @@ def consistency_proof(runtime: Any, *, first: int, second: int | None) -> dict[s
         second = _size_within(conn, second, "second")
         if first > second:
             raise RuleViolation(f"first ({first}) is larger than second ({second})", field="first")
-        proof = stored_consistency_proof(conn, first, second) if first else []
-        first_root, second_root = stored_root(conn, first), stored_root(conn, second)
+        proof, first_root, second_root = computed_from_store(conn, lambda subtree: (
+            merkle_log.consistency_proof(first, second, subtree) if first else [],
+            merkle_log.root(first, subtree), merkle_log.root(second, subtree),
+        ))
     return {
         "first": first, "second": second, "first_root": first_root.hex(),
         "second_root": second_root.hex(), "proof": [h.hex() for h in proof],
