@@ -30,7 +30,15 @@ from domain.canonical_event import canonical_event_bytes
 from domain.merkle_log import MerkleFrontier, leaf_hash
 from domain.round_result import comparable, count_round
 from service.audit_export import FORMAT
-from service.signed_note import Checkpoint, NoteError, load_public_key, open_note
+from service.signed_note import (
+    COSIGNATURE_V1,
+    Checkpoint,
+    NoteError,
+    load_public_key,
+    open_note,
+    parse_verifier_key,
+    verify_cosignature,
+)
 
 BALLOT_CAST = get_topic(Ballot.Cast)  # type: ignore[attr-defined]
 VOTING_CLOSED = get_topic(BudgetRound.VotingClosed)  # type: ignore[attr-defined]
@@ -53,6 +61,7 @@ class Report:
     sealed: int = 0
     checkpoints: int = 0
     checkpoints_verified: int = 0
+    cosignatures_verified: int = 0
     tallies_recounted: int = 0
     key_source: str = "the export itself"
     tree_size: int = 0
@@ -69,6 +78,7 @@ class Report:
             "ok": self.ok, "events": self.events, "sealed": self.sealed,
             "tree_size": self.tree_size, "root_hash": self.root_hash,
             "checkpoints": self.checkpoints, "checkpoints_verified": self.checkpoints_verified,
+            "cosignatures_verified": self.cosignatures_verified,
             "tallies_recounted": self.tallies_recounted, "key_source": self.key_source,
             "balances": self.balances, "findings": [f.as_dict() for f in self.findings],
         }
@@ -78,7 +88,7 @@ class Report:
             f"events: {self.events} ({self.sealed} sealed ballots of rounds open for voting)",
             f"tree: {self.tree_size} leaves, root {self.root_hash}",
             f"checkpoints: {self.checkpoints_verified} of {self.checkpoints} verified "
-            f"(key from {self.key_source})",
+            f"(key from {self.key_source}), {self.cosignatures_verified} witness cosignatures",
             f"tallies recounted: {self.tallies_recounted}",
         ]
         for round_id, balance in sorted(self.balances.items()):
@@ -187,11 +197,22 @@ class _Verifier:
         if (signed.tree_size != document.get("tree_size")
                 or signed.root_hash.hex() != document.get("root_hash")):
             self.find("signature", f"checkpoint {number}: its fields differ from what was signed")
+        for cosigned in document.get("cosignatures", []):
+            self.cosignature(number, body, cosigned)
         if self.checkpoints and signed.tree_size < self.checkpoints[-1][0]:
             self.find("reordered", f"checkpoint {number} covers fewer entries than an earlier one")
         self.checkpoints.append((signed.tree_size, signed.root_hash, number))
         self.checkpoints.sort(key=lambda c: c[0])
         self._check_roots()  # a checkpoint of the empty tree
+
+    def cosignature(self, number: Any, body: str, cosigned: dict[str, Any]) -> None:
+        try:
+            name, key = parse_verifier_key(cosigned["witness_key"], COSIGNATURE_V1)
+            verify_cosignature(body, cosigned["cosignature"], name, key)
+        except (NoteError, KeyError, TypeError) as error:
+            self.find("signature", f"a cosignature of checkpoint {number}: {error}")
+            return
+        self.report.cosignatures_verified += 1
 
     def entry(self, document: dict[str, Any]) -> None:
         position, stored_leaf = document.get("position"), document.get("leaf_hash")

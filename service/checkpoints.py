@@ -19,13 +19,19 @@ from eventsourcing.utils import get_topic
 
 from domain.budget_round import BudgetRound
 from service.config import DEFAULTS, ConfigurationError
-from service.merkle_store import checkpoints, stored_root, tree_size
+from service.merkle_store import checkpoints, cosignatures, stored_root, tree_size
+from domain.errors import Conflict, NotFound, RuleViolation
 from service.signed_note import (
+    COSIGNATURE_V1,
     Checkpoint,
+    NoteError,
     load_signing_key,
     new_signing_key,
+    parse_verifier_key,
     sign_note,
+    split_note,
     verifier_key,
+    verify_cosignature,
 )
 
 # The events after which a checkpoint is made, in their transaction; the reason names the event.
@@ -98,12 +104,58 @@ def record_checkpoint(engine: sa.Engine, signer: CheckpointSigner, reason: str) 
 
 
 def list_checkpoints(conn: sa.Connection, *, after: int = 0, limit: int = 100) -> list[dict[str, Any]]:
+    """Checkpoints after an id, oldest first, each with the witnesses' cosignatures."""
     rows = conn.execute(
         sa.select(checkpoints).where(checkpoints.c.id > after).order_by(checkpoints.c.id).limit(limit)
     )
-    return [dict(row._mapping) for row in rows]
+    return _with_cosignatures(conn, [dict(row._mapping) for row in rows])
 
 
 def latest_checkpoint(conn: sa.Connection) -> dict[str, Any] | None:
     row = conn.execute(sa.select(checkpoints).order_by(checkpoints.c.id.desc()).limit(1)).first()
-    return None if row is None else dict(row._mapping)
+    return None if row is None else _with_cosignatures(conn, [dict(row._mapping)])[0]
+
+
+def _with_cosignatures(conn: sa.Connection, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    by_checkpoint: dict[int, list[dict[str, Any]]] = {row["id"]: [] for row in rows}
+    if by_checkpoint:
+        found = conn.execute(
+            sa.select(cosignatures)
+            .where(cosignatures.c.checkpoint_id.in_(list(by_checkpoint)))
+            .order_by(cosignatures.c.signed_at, cosignatures.c.witness_key)
+        )
+        for cosigned in found:
+            by_checkpoint[cosigned.checkpoint_id].append({
+                "witness_key": cosigned.witness_key, "signed_at": cosigned.signed_at,
+                "cosignature": cosigned.cosignature,
+            })
+    return [{**row, "cosignatures": by_checkpoint[row["id"]]} for row in rows]
+
+
+def add_cosignature(
+    engine: sa.Engine, checkpoint_id: int, witness_key: str, cosignature: str
+) -> dict[str, Any]:
+    """Keep a witness's cosignature of a checkpoint, after checking it is one."""
+    try:
+        name, public_key = parse_verifier_key(witness_key, COSIGNATURE_V1)
+    except NoteError as error:
+        raise RuleViolation(str(error), field="witness_key") from None
+    with engine.begin() as conn:
+        row = conn.execute(sa.select(checkpoints).where(checkpoints.c.id == checkpoint_id)).first()
+        if row is None:
+            raise NotFound(f"checkpoint {checkpoint_id} not found")
+        body, _signatures = split_note(row.note)
+        try:
+            signed_at = verify_cosignature(body, cosignature, name, public_key)
+        except NoteError as error:
+            raise RuleViolation(str(error), field="cosignature") from None
+        exists = conn.execute(sa.select(cosignatures.c.checkpoint_id).where(
+            cosignatures.c.checkpoint_id == checkpoint_id, cosignatures.c.witness_key == witness_key
+        )).first()
+        if exists:
+            raise Conflict(f"checkpoint {checkpoint_id} already carries a cosignature of {name}")
+        conn.execute(cosignatures.insert().values(
+            checkpoint_id=checkpoint_id, witness_key=witness_key, signed_at=signed_at,
+            cosignature=cosignature.strip(),
+        ))
+        return _with_cosignatures(conn, [dict(row._mapping)])[0]

@@ -13,6 +13,7 @@ from service.audit_export import export_lines
 from service.audit_verify import Report, verify_export
 from service.checkpoints import record_checkpoint
 from service.queries.audit_log import checkpoint_out
+from service.witness import Witness, WitnessRefusal
 
 
 @click.group("audit")
@@ -87,3 +88,24 @@ def _show(report: Report, as_json: bool) -> None:
         if sys.stderr.isatty():
             click.echo("", err=True)
         click.echo(report.text())
+
+
+@audit_command.command("witness")
+@click.option("--url", required=True, help="the service, e.g. https://buurtbudget.example")
+@click.option("--key", "key_file", type=click.Path(dir_okay=False, path_type=Path), required=True,
+              help="the witness's Ed25519 key (PEM; created if missing)")
+@click.option("--state", type=click.Path(file_okay=False, path_type=Path), required=True,
+              help="where the witness keeps the log's key and the last checkpoint it cosigned")
+@click.option("--name", default="buurtbudget-witness", show_default=True,
+              help="the witness's name in its cosignatures")
+def witness_command(url: str, key_file: Path, state: Path, name: str) -> None:
+    """Cosign the latest checkpoint if it extends the last one this witness saw; exit 1 if not."""
+    try:
+        witnessed = Witness(url, key_file, state, name).run()
+    except WitnessRefusal as refusal:
+        click.echo(f"REFUSED: {refusal}")
+        sys.exit(1)
+    since = "first checkpoint seen" if witnessed.previous_size is None else (
+        f"consistent with the {witnessed.previous_size} entries seen before")
+    click.echo(f"cosigned the checkpoint of {witnessed.tree_size} entries ({since})")
+    click.echo(f"witness key: {witnessed.witness_key}")

@@ -65,6 +65,16 @@ checkpoints = sa.Table(
     sa.Column("note", sa.Text, nullable=False),
 )
 
+# Witnesses' cosignatures of checkpoints (C2SP tlog-cosignature), as they sent them.
+cosignatures = sa.Table(
+    "audit_cosignatures",
+    metadata,
+    sa.Column("checkpoint_id", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("witness_key", sa.String(200), primary_key=True),
+    sa.Column("signed_at", sa.BigInteger, nullable=False),
+    sa.Column("cosignature", sa.Text, nullable=False),
+)
+
 
 def stored_event_leaf(topic: str, originator_id: Any, originator_version: int, state: bytes) -> bytes:
     return leaf_hash(canonical_event_bytes(topic, originator_id, originator_version, state))

@@ -20,6 +20,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 ED25519 = b"\x01"
+COSIGNATURE_V1 = b"\x04"  # C2SP tlog-cosignature: Ed25519 over a timestamped message
 SIGNATURE_DASH = "\u2014"
 
 
@@ -31,26 +32,26 @@ def _raw_public(public_key: Ed25519PublicKey) -> bytes:
     return public_key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
 
 
-def key_id(name: str, public_key: Ed25519PublicKey) -> bytes:
-    return hashlib.sha256(name.encode() + b"\n" + ED25519 + _raw_public(public_key)).digest()[:4]
+def key_id(name: str, public_key: Ed25519PublicKey, algorithm: bytes = ED25519) -> bytes:
+    return hashlib.sha256(name.encode() + b"\n" + algorithm + _raw_public(public_key)).digest()[:4]
 
 
-def verifier_key(name: str, public_key: Ed25519PublicKey) -> str:
+def verifier_key(name: str, public_key: Ed25519PublicKey, algorithm: bytes = ED25519) -> str:
     """The public key as a C2SP signed-note verifier key string."""
-    encoded = base64.b64encode(ED25519 + _raw_public(public_key)).decode()
-    return f"{name}+{key_id(name, public_key).hex()}+{encoded}"
+    encoded = base64.b64encode(algorithm + _raw_public(public_key)).decode()
+    return f"{name}+{key_id(name, public_key, algorithm).hex()}+{encoded}"
 
 
-def parse_verifier_key(text: str) -> tuple[str, Ed25519PublicKey]:
+def parse_verifier_key(text: str, algorithm: bytes = ED25519) -> tuple[str, Ed25519PublicKey]:
     try:
         name, id_hex, encoded = text.strip().split("+", 2)
         raw = base64.b64decode(encoded, validate=True)
-        if raw[:1] != ED25519 or len(raw) != 33:
-            raise NoteError("only Ed25519 verifier keys are supported")
+        if raw[:1] != algorithm or len(raw) != 33:
+            raise NoteError(f"not an Ed25519 verifier key of type 0x{algorithm.hex()}")
         public_key = Ed25519PublicKey.from_public_bytes(raw[1:])
     except (ValueError, TypeError) as error:
         raise NoteError(f"not a verifier key: {error}") from None
-    if key_id(name, public_key).hex() != id_hex:
+    if key_id(name, public_key, algorithm).hex() != id_hex:
         raise NoteError("the verifier key's id does not match its name and key")
     return name, public_key
 
@@ -96,6 +97,36 @@ def sign_note(body: str, name: str, private_key: Ed25519PrivateKey) -> str:
     signature = private_key.sign(body.encode())
     encoded = base64.b64encode(key_id(name, private_key.public_key()) + signature).decode()
     return f"{body}\n{SIGNATURE_DASH} {name} {encoded}\n"
+
+
+def _cosigned_message(body: str, timestamp: int) -> bytes:
+    return f"cosignature/v1\ntime {timestamp}\n".encode() + body.encode()
+
+
+def cosign(body: str, name: str, private_key: Ed25519PrivateKey, timestamp: int) -> str:
+    """A witness's cosignature line of a checkpoint body (C2SP tlog-cosignature, v1)."""
+    signature = private_key.sign(_cosigned_message(body, timestamp))
+    raw = key_id(name, private_key.public_key(), COSIGNATURE_V1) + timestamp.to_bytes(8, "big")
+    return f"{SIGNATURE_DASH} {name} {base64.b64encode(raw + signature).decode()}"
+
+
+def verify_cosignature(body: str, line: str, name: str, public_key: Ed25519PublicKey) -> int:
+    """The time (POSIX seconds) of a witness's valid cosignature of `body`; NoteError otherwise."""
+    try:
+        dash, signer, encoded = line.strip().split(" ")
+        raw = base64.b64decode(encoded, validate=True)
+    except ValueError:
+        raise NoteError("a cosignature line is malformed") from None
+    if dash != SIGNATURE_DASH or signer != name or len(raw) != 4 + 8 + 64:
+        raise NoteError(f"not a cosignature of {name}")
+    if raw[:4] != key_id(name, public_key, COSIGNATURE_V1):
+        raise NoteError(f"the cosignature is not by the key of {name}")
+    timestamp = int.from_bytes(raw[4:12], "big")
+    try:
+        public_key.verify(raw[12:], _cosigned_message(body, timestamp))
+    except InvalidSignature:
+        raise NoteError(f"the cosignature of {name} does not verify") from None
+    return timestamp
 
 
 def split_note(note: str) -> tuple[str, list[str]]:

@@ -24,6 +24,17 @@ class PublicKeyOut(StrictSchema):
     public_key_pem = fields.String()
 
 
+class CosignatureOut(StrictSchema):
+    witness_key = fields.String(metadata={"description": "the witness's verifier key (type 0x04)"})
+    signed_at = fields.Integer(metadata={"description": "POSIX seconds, as the witness signed"})
+    cosignature = fields.String(metadata={"description": "C2SP tlog-cosignature signature line"})
+
+
+class CosignatureIn(StrictSchema):
+    witness_key = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    cosignature = fields.String(required=True, validate=validate.Length(min=1, max=500))
+
+
 class CheckpointOut(StrictSchema):
     id = fields.Integer()
     tree_size = fields.Integer()
@@ -31,6 +42,7 @@ class CheckpointOut(StrictSchema):
     created_at = fields.String()
     reason = fields.String()
     note = fields.String(metadata={"description": "the C2SP signed note (tlog-checkpoint)"})
+    cosignatures = fields.List(fields.Nested(CosignatureOut))
 
 
 class CheckpointsOut(StrictSchema):
@@ -92,6 +104,23 @@ class Checkpoints(MethodView):
     def get(self, query):
         """Signed checkpoints, oldest first."""
         return audit_log.checkpoints(runtime(), **query)
+
+
+@blp.route("/checkpoints/latest")
+class LatestCheckpoint(MethodView):
+    @blp.response(200, CheckpointOut)
+    def get(self):
+        """The newest signed checkpoint, with its witnesses' cosignatures."""
+        return audit_log.latest_checkpoint(runtime())
+
+
+@blp.route("/checkpoints/<int:checkpoint_id>/cosignatures")
+class Cosignatures(MethodView):
+    @blp.arguments(CosignatureIn)
+    @blp.response(201, CheckpointOut)
+    def post(self, body, checkpoint_id):
+        """A witness's cosignature of a checkpoint (kept only if it verifies with the given key)."""
+        return audit_log.cosign_checkpoint(runtime(), checkpoint_id, **body)
 
 
 @blp.route("/proofs/inclusion")

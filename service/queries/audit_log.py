@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from domain.errors import NotFound, RuleViolation
-from service.checkpoints import list_checkpoints
+from service import checkpoints as checkpoints_store
 from domain import merkle_log
 from service.merkle_store import computed_from_store, leaf_at_notification, leaves, tree_size
 from service.signed_note import public_key_pem
@@ -27,12 +27,31 @@ def checkpoint_out(row: dict[str, Any]) -> dict[str, Any]:
     return {
         "id": row["id"], "tree_size": row["tree_size"], "root_hash": bytes(row["root_hash"]).hex(),
         "created_at": row["created_at"], "reason": row["reason"], "note": row["note"],
+        "cosignatures": row.get("cosignatures", []),
     }
+
+
+def latest_checkpoint(runtime: Any) -> dict[str, Any]:
+    with runtime.engine.connect() as conn:
+        row = checkpoints_store.latest_checkpoint(conn)
+    if row is None:
+        raise NotFound("no checkpoint has been signed yet")
+    return checkpoint_out(row)
+
+
+def cosign_checkpoint(
+    runtime: Any, checkpoint_id: int, *, witness_key: str, cosignature: str
+) -> dict[str, Any]:
+    """A witness's cosignature, kept with the checkpoint once it verifies."""
+    return checkpoint_out(
+        checkpoints_store.add_cosignature(runtime.engine, checkpoint_id, witness_key, cosignature)
+    )
 
 
 def checkpoints(runtime: Any, *, after: int = 0, limit: int = 100) -> dict[str, Any]:
     with runtime.engine.connect() as conn:
-        rows = [checkpoint_out(r) for r in list_checkpoints(conn, after=after, limit=limit)]
+        found = checkpoints_store.list_checkpoints(conn, after=after, limit=limit)
+        rows = [checkpoint_out(r) for r in found]
         size = tree_size(conn)
     return {
         "checkpoints": rows,

@@ -1,9 +1,19 @@
 """The tamper-evident log over HTTP: public key, checkpoints and proofs (public), export (auditor)."""
 from __future__ import annotations
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
 from domain.merkle_log import verify_consistency, verify_inclusion
 from service.audit_verify import verify_export
-from service.signed_note import Checkpoint, open_note, parse_verifier_key
+from service.signed_note import (
+    COSIGNATURE_V1,
+    Checkpoint,
+    cosign,
+    open_note,
+    parse_verifier_key,
+    split_note,
+    verifier_key,
+)
 
 
 def hashes(hexes: list[str]) -> list[bytes]:
@@ -79,3 +89,24 @@ def test_the_export_is_for_auditors_streams_and_verifies(api, rounds):
     assert report.ok, report.text()
     assert report.sealed == 3 * 2  # three ballots, each issued and cast
     assert report.tallies_recounted == 1
+
+
+def test_a_cosignature_is_kept_only_when_it_verifies(api, rounds):
+    rounds.to("voting")
+    latest = api.get("/audit/checkpoints/latest")
+    body, _ = split_note(latest["note"])
+    witness = Ed25519PrivateKey.generate()
+    key = verifier_key("witness.example/w1", witness.public_key(), COSIGNATURE_V1)
+    line = cosign(body, "witness.example/w1", witness, 1_800_000_000)
+    url = f"/audit/checkpoints/{latest['id']}/cosignatures"
+    other = cosign(body, "witness.example/w1", Ed25519PrivateKey.generate(), 1_800_000_000)
+    api.refused("POST", url, {"witness_key": key, "cosignature": other}, status=422)
+    api.refused("POST", url, {"witness_key": "not a key", "cosignature": line}, status=422)
+    api.refused("POST", "/audit/checkpoints/99999/cosignatures",
+                {"witness_key": key, "cosignature": line}, status=404)
+    kept = api.ok("POST", url, {"witness_key": key, "cosignature": line}, status=201)
+    assert kept["cosignatures"] == [
+        {"witness_key": key, "signed_at": 1_800_000_000, "cosignature": line}
+    ]
+    api.refused("POST", url, {"witness_key": key, "cosignature": line}, status=409)
+    assert api.get("/audit/checkpoints")["checkpoints"][-1]["cosignatures"] == kept["cosignatures"]

@@ -5,12 +5,15 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from service.signed_note import (
+    COSIGNATURE_V1,
     Checkpoint,
     NoteError,
+    cosign,
     open_note,
     parse_verifier_key,
     sign_note,
     verifier_key,
+    verify_cosignature,
 )
 
 # golang.org/x/mod/sumdb/note: the example note of the package documentation.
@@ -51,3 +54,19 @@ def test_a_signed_checkpoint_round_trips_and_refuses_any_change():
 def test_malformed_checkpoints_are_refused(body):
     with pytest.raises(NoteError):
         Checkpoint.parse(body)
+
+
+def test_a_witness_cosignature_covers_the_body_and_its_time():
+    witness = Ed25519PrivateKey.generate()
+    body = Checkpoint("example.org/log", 7, bytes(32), ("time x",)).body()
+    line = cosign(body, "witness.example/w1", witness, 1727964367)
+    name, public = parse_verifier_key(
+        verifier_key("witness.example/w1", witness.public_key(), COSIGNATURE_V1), COSIGNATURE_V1
+    )
+    assert verify_cosignature(body, line, name, public) == 1727964367
+    with pytest.raises(NoteError):
+        verify_cosignature(body.replace("\n7\n", "\n8\n"), line, name, public)
+    with pytest.raises(NoteError):  # a log signature is no cosignature, and the other way round
+        verify_cosignature(body, sign_note(body, name, witness).splitlines()[-1], name, public)
+    with pytest.raises(NoteError):
+        parse_verifier_key(verifier_key(name, witness.public_key(), COSIGNATURE_V1))
