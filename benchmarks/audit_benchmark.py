@@ -1,8 +1,15 @@
-"""Latency of Merkle proofs read from the store at a million leaves, against a one-row read.
+"""What the tamper-evident log costs: proof latency at a million leaves, and leaves on the ballot path.
 
-    python benchmarks/audit_benchmark.py                       # SQLite, 1,000,000 leaves
-    python benchmarks/audit_benchmark.py --leaves 100000 --postgres postgresql://postgres@127.0.0.1/test
+    python benchmarks/audit_benchmark.py proofs                 # SQLite, 1,000,000 leaves
+    python benchmarks/audit_benchmark.py proofs --leaves 100000 --postgres postgresql://postgres@127.0.0.1/test
+    python benchmarks/audit_benchmark.py ballots --ballots 2000 [--postgres URL]
 
+Ballots: the application casts ballots one after another in this process, with the leaf writer
+(as the service runs) and without it (an event store with no transaction writers), alternating
+runs of the same size on fresh databases; ballots/s and the 99th percentile per ballot are
+compared in the same run.
+
+Proofs:
 The leaves and complete subtrees are written straight into the audit tables of a fresh database
 (as the leaf writer would have written them), then random inclusion and consistency proofs are
 read through the query functions the API serves them with (`service.queries.audit_log`: size
@@ -22,12 +29,15 @@ import tempfile
 import time
 import uuid
 from pathlib import Path
+from collections.abc import Iterator
+from contextlib import contextmanager
 from types import SimpleNamespace
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 import sqlalchemy as sa  # noqa: E402
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey  # noqa: E402
 
 from domain.merkle_log import MerkleTree, leaf_hash  # noqa: E402
 from service.merkle_store import leaves, metadata, nodes  # noqa: E402
@@ -99,7 +109,7 @@ def run(storage: Storage, count: int, samples: int) -> list[str]:
     reference = timed(one_leaf, samples)
     base = statistics.median(reference)
     lines = [
-        f"{storage.kind}: {count:,} leaves (filled in {filled:.0f} s), {samples} samples each",
+        f"{count:,} leaves (filled in {filled:.0f} s), {samples} samples each",
         "",
         "| read | median ms | p99 ms | median vs one-row read |",
         "|---|---|---|---|",
@@ -111,27 +121,92 @@ def run(storage: Storage, count: int, samples: int) -> list[str]:
     return lines
 
 
+def cast_ballots(storage: Storage, count: int, *, with_log: bool) -> list[float]:
+    """Seconds per ballot, cast one after another on a fresh database of `storage`."""
+    from domain.budget_round import BudgetRound  # noqa: F401 - the domain, loaded before timing
+    from service.application import BuurtbudgetApplication
+    from service.checkpoints import CheckpointSigner
+    from service.event_store import EventStore
+    from service.merkle_store import MerkleLeafWriter
+    from tests.integration.conftest import APPROVALS, drive_round
+
+    signer = CheckpointSigner("benchmark.local/log", Ed25519PrivateKey.generate())
+    store = EventStore(storage, writers=[MerkleLeafWriter(signer)] if with_log else [])
+    app = BuurtbudgetApplication(event_store=store, secret_key=b"benchmark", create_tables=True)
+    try:
+        driven = drive_round(app, "voting", codes=count)
+        times = []
+        for number, code in enumerate(driven.codes[:count]):
+            choices = driven.choices(*APPROVALS[number % len(APPROVALS)])
+            started = time.perf_counter()
+            app.cast_ballot(driven.round_id, code=code, choices=choices)
+            times.append(time.perf_counter() - started)
+        return times
+    finally:
+        app.close()
+        store.close()
+
+
+def ballots(make_storage, count: int, repeats: int) -> list[str]:
+    runs: dict[bool, list[list[float]]] = {True: [], False: []}
+    for _ in range(repeats):
+        for with_log in (False, True):
+            with make_storage() as storage:
+                runs[with_log].append(cast_ballots(storage, count, with_log=with_log))
+    rates = {k: statistics.median(len(t) / sum(t) for t in v) for k, v in runs.items()}
+    p99 = {k: statistics.median(statistics.quantiles(t, n=100)[98] * 1000 for t in v)
+           for k, v in runs.items()}
+    return [
+        f"{count} ballots per run, {repeats} runs each, alternating (medians of the runs)",
+        "",
+        "| ballot path | ballots/s | p99 ms |",
+        "|---|---|---|",
+        f"| without the log | {rates[False]:.0f} | {p99[False]:.2f} |",
+        f"| with leaves and checkpoints | {rates[True]:.0f} | {p99[True]:.2f} |",
+        f"| with / without | {rates[True] / rates[False]:.1%} | {p99[True] / p99[False]:.1%} |",
+    ]
+
+
+@contextmanager
+def sqlite_storage() -> Iterator[Storage]:
+    with tempfile.TemporaryDirectory(dir="/dev/shm" if Path("/dev/shm").is_dir() else None) as tmp:
+        yield Storage(f"sqlite:///{tmp}/audit.db")
+
+
+@contextmanager
+def postgres_storage(url: str) -> Iterator[Storage]:
+    schema = f"audit_bench_{uuid.uuid4().hex[:8]}"
+    admin = sa.create_engine(url.replace("postgresql://", "postgresql+psycopg://", 1))
+    with admin.begin() as conn:
+        conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+    try:
+        yield Storage(url, schema)
+    finally:
+        with admin.begin() as conn:
+            conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("part", choices=["proofs", "ballots"])
     parser.add_argument("--leaves", type=int, default=1_000_000)
     parser.add_argument("--samples", type=int, default=1000)
+    parser.add_argument("--ballots", type=int, default=2000)
+    parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--postgres", help="also measure on this PostgreSQL (a fresh schema)")
     args = parser.parse_args()
     print(f"machine: {platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}")
-    with tempfile.TemporaryDirectory(dir="/dev/shm" if Path("/dev/shm").is_dir() else None) as tmp:
-        print("\n".join(run(Storage(f"sqlite:///{tmp}/audit.db"), args.leaves, args.samples)))
+    backends = [("sqlite", sqlite_storage)]
     if args.postgres:
-        schema = f"audit_bench_{uuid.uuid4().hex[:8]}"
-        admin = sa.create_engine(args.postgres.replace("postgresql://", "postgresql+psycopg://", 1))
-        with admin.begin() as conn:
-            conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
-        try:
-            print()
-            print("\n".join(run(Storage(args.postgres, schema), args.leaves, args.samples)))
-        finally:
-            with admin.begin() as conn:
-                conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
-            admin.dispose()
+        backends.append(("postgresql", lambda: postgres_storage(args.postgres)))
+    for name, make_storage in backends:
+        print(f"\n{name}:")
+        if args.part == "proofs":
+            with make_storage() as storage:
+                print("\n".join(run(storage, args.leaves, args.samples)))
+        else:
+            print("\n".join(ballots(make_storage, args.ballots, args.repeats)))
 
 
 if __name__ == "__main__":

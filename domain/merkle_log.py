@@ -47,6 +47,20 @@ def nodes_completed_by(index: int) -> Iterator[NodeId]:
         level += 1
 
 
+def frontier_of(size: int) -> list[NodeId]:
+    """The complete subtrees that make up the tree of `size` leaves, largest first (its right edge).
+
+    They are the left siblings every later leaf combines with, and all its root is made of.
+    """
+    nodes: list[NodeId] = []
+    offset = 0
+    for level in range(size.bit_length() - 1, -1, -1):
+        if size & (1 << level):
+            nodes.append((level, offset >> level))
+            offset += 1 << level
+    return nodes
+
+
 def range_hash(start: int, end: int, subtree: SubtreeHash) -> bytes:
     """MTH of the leaves [start, end), where start is aligned as the RFC's recursion leaves it.
 

@@ -27,6 +27,7 @@ from domain.merkle_log import (
     inclusion_proof,
     leaf_hash,
     node_hash,
+    frontier_of,
     nodes_completed_by,
     nodes_needed_for,
     root,
@@ -95,6 +96,7 @@ class MerkleLeafWriter:
 
     def __init__(self, checkpoints: CheckpointMaker | None = None) -> None:
         self.checkpoints = checkpoints
+        self._frontier: tuple[int, dict[NodeId, bytes]] = (-1, {})
 
     def create_tables(self, transaction: Any) -> None:
         dialect = _DIALECTS[transaction.backend]
@@ -113,15 +115,9 @@ class MerkleLeafWriter:
         cursor.execute(sql.max_position)
         last = _first_column(cursor.fetchone())
         position = 0 if last is None else last + 1
-        written: dict[NodeId, bytes] = {}
+        written = self._frontier_at(cursor, sql, position)
 
         def subtree(level: int, index: int) -> bytes:
-            if (level, index) not in written:
-                if level == 0:
-                    cursor.execute(sql.select_leaf, (index,))
-                else:
-                    cursor.execute(sql.select_node, (level, index))
-                written[(level, index)] = bytes(_first_column(cursor.fetchone()))
             return written[(level, index)]
 
         for stored, notification_id in zip(stored_events, notification_ids, strict=True):
@@ -142,6 +138,27 @@ class MerkleLeafWriter:
                     position, root(position, subtree), ", ".join(reasons)
                 )
                 cursor.execute(sql.insert_checkpoint, tuple(row[c] for c in CHECKPOINT_COLUMNS))
+        self._frontier = (position, {node: written[node] for node in frontier_of(position)})
+
+    def _frontier_at(self, cursor: Any, sql: _Statements, size: int) -> dict[NodeId, bytes]:
+        """The complete subtrees on the right edge of the tree of `size` leaves.
+
+        They are all a new leaf needs (its left siblings) and all a root needs. This process'
+        last write left them in memory; they are still current only if nobody appended since,
+        which the size read in this transaction tells (positions are dense and append-only), so a
+        rolled-back write or another process' write makes this read them again, in one query.
+        """
+        cached_size, cached = self._frontier
+        if cached_size == size:
+            return dict(cached)
+        wanted = frontier_of(size)
+        if not wanted:
+            return {}
+        cursor.execute(sql.select_subtrees(wanted))
+        found = {(int(r[0]), int(r[1])): bytes(r[2]) for r in map(_row_values, cursor.fetchall())}
+        if len(found) != len(wanted):
+            raise RuntimeError(f"the audit log is missing subtrees of its right edge at {size}")
+        return found
 
 
 CHECKPOINT_COLUMNS = ("tree_size", "root_hash", "created_at", "reason", "note")
@@ -153,9 +170,12 @@ class _Statements:
     max_position: str
     insert_leaf: str
     insert_node: str
-    select_leaf: str
-    select_node: str
+    leaves_table: str
+    nodes_table: str
     insert_checkpoint: str
+
+    def select_subtrees(self, wanted: Iterable[NodeId]) -> str:
+        return subtrees_query(self.leaves_table, self.nodes_table, wanted)
 
 
 @functools.lru_cache(maxsize=64)
@@ -171,10 +191,8 @@ def _statements_for(backend: str, leaves_table: str, nodes_table: str, checkpoin
         insert_node=(
             f"INSERT INTO {nodes_table} (level, node_index, hash) VALUES ({mark}, {mark}, {mark})"
         ),
-        select_leaf=f"SELECT leaf_hash AS h FROM {leaves_table} WHERE position = {mark}",
-        select_node=(
-            f"SELECT hash AS h FROM {nodes_table} WHERE level = {mark} AND node_index = {mark}"
-        ),
+        leaves_table=leaves_table,
+        nodes_table=nodes_table,
         insert_checkpoint=(
             f"INSERT INTO {checkpoints_table} ({', '.join(CHECKPOINT_COLUMNS)}) "
             f"VALUES ({', '.join([mark] * len(CHECKPOINT_COLUMNS))})"
@@ -189,11 +207,13 @@ def _statements(transaction: Any) -> _Statements:
     )
 
 
-def _first_column(row: Any) -> Any:
+def _row_values(row: Any) -> Sequence[Any]:
     # The recorders hand out plain tuples (SQLite) or dict rows (PostgreSQL).
-    if row is None:
-        return None
-    return next(iter(row.values())) if isinstance(row, dict) else row[0]
+    return list(row.values()) if isinstance(row, dict) else row
+
+
+def _first_column(row: Any) -> Any:
+    return None if row is None else _row_values(row)[0]
 
 
 def tree_size(conn: sa.Connection) -> int:
@@ -201,28 +221,36 @@ def tree_size(conn: sa.Connection) -> int:
     return 0 if last is None else last + 1
 
 
-def fetch_subtrees(conn: sa.Connection, wanted: Iterable[NodeId]) -> dict[NodeId, bytes]:
-    """The stored hashes of these complete subtrees, in one query."""
+def subtrees_query(leaves_table: str, nodes_table: str, wanted: Iterable[NodeId]) -> str:
+    """SQL for the hashes of these complete subtrees: rows of (level, index, hash).
+
+    Plain SQL with integer literals (never caller input: the indexes are computed here): built
+    as SQLAlchemy expressions, the varying IN lists cost more than the query itself, and a
+    tuple IN would scan the table on SQLite. One index range per level.
+    """
     by_level: dict[int, list[int]] = {}
     for level, index in wanted:
         by_level.setdefault(int(level), []).append(int(index))
-    if not by_level:
-        return {}
-    # Plain SQL with integer literals (never caller input: the indexes are computed here): built
-    # as SQLAlchemy expressions, the varying IN lists cost more than the query itself, and a
-    # tuple IN would scan the table on SQLite. One index range per level.
     parts = []
     if 0 in by_level:
         positions = ",".join(map(str, by_level.pop(0)))
-        parts.append(f"SELECT 0, position, leaf_hash FROM {leaves.name} "
+        parts.append(f"SELECT 0, position, leaf_hash FROM {leaves_table} "
                      f"WHERE position IN ({positions})")
     if by_level:
         ranges = " OR ".join(
             f"(level = {level} AND node_index IN ({','.join(map(str, indexes))}))"
             for level, indexes in by_level.items()
         )
-        parts.append(f"SELECT level, node_index, hash FROM {nodes.name} WHERE {ranges}")
-    rows = conn.exec_driver_sql(" UNION ALL ".join(parts))
+        parts.append(f"SELECT level, node_index, hash FROM {nodes_table} WHERE {ranges}")
+    return " UNION ALL ".join(parts)
+
+
+def fetch_subtrees(conn: sa.Connection, wanted: Iterable[NodeId]) -> dict[NodeId, bytes]:
+    """The stored hashes of these complete subtrees, in one query."""
+    wanted = list(wanted)
+    if not wanted:
+        return {}
+    rows = conn.exec_driver_sql(subtrees_query(leaves.name, nodes.name, wanted))
     return {(level, index): bytes(h) for level, index, h in rows}
 
 

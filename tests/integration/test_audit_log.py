@@ -14,6 +14,7 @@ from domain.merkle_log import MerkleTree, ProofError, verify_consistency, verify
 from service.checkpoints import list_checkpoints, record_checkpoint
 from service.merkle_store import (
     leaves,
+    nodes,
     stored_consistency_proof,
     stored_event_leaf,
     stored_inclusion_proof,
@@ -106,3 +107,17 @@ def test_proofs_from_the_store_verify_against_checkpoints(runtime):
             verify_consistency(first, size, expected.root(first), expected.root(), proof)
         with pytest.raises(ProofError):
             stored_inclusion_proof(conn, 0, size + 1)
+
+
+def test_two_workers_writing_in_turn_keep_one_tree(runtime, second_runtime):
+    driven = drive_round(runtime.application, "submission")
+    for amount in range(1, 8):  # each worker finds the other's leaves when it writes next
+        worker = (runtime, second_runtime)[amount % 2]
+        worker.application.deposit(driven.round_id, amount=amount, source="fund", reference="",
+                                   actor=OFFICIAL)
+    events = stored_events(runtime)
+    with runtime.engine.connect() as conn:
+        assert tree_size(conn) == len(events)
+        assert stored_root(conn, len(events)) == tree_of_events(runtime).root()
+        levels = conn.execute(sa.select(sa.func.count()).select_from(nodes)).scalar()
+    assert levels == sum(len(level) for level in tree_of_events(runtime).levels[1:])

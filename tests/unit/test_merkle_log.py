@@ -18,9 +18,12 @@ from domain.merkle_log import (
     MerkleTree,
     ProofError,
     consistency_proof,
+    frontier_of,
     inclusion_proof,
     leaf_hash,
+    nodes_completed_by,
     nodes_needed_for,
+    root,
     verify_consistency,
     verify_inclusion,
 )
@@ -252,3 +255,11 @@ def test_the_frontier_of_a_growing_log_has_the_root_of_every_size():
     for size in SIZES:
         frontier.append(leaf_hash(ENTRIES[size - 1]))
         assert frontier.root() == mth(ENTRIES[:size])
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_the_right_edge_is_all_a_root_and_the_next_leaf_need(size):
+    edge = set(frontier_of(size))
+    assert nodes_needed_for(lambda subtree: root(size, subtree)) == edge
+    needed_by_next = {(level - 1, 2 * index) for level, index in nodes_completed_by(size)}
+    assert needed_by_next <= edge
