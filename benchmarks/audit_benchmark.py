@@ -3,6 +3,12 @@
     python benchmarks/audit_benchmark.py proofs                 # SQLite, 1,000,000 leaves
     python benchmarks/audit_benchmark.py proofs --leaves 100000 --postgres postgresql://postgres@127.0.0.1/test
     python benchmarks/audit_benchmark.py ballots --ballots 2000 [--postgres URL]
+    python benchmarks/audit_benchmark.py verify --events 1000000
+
+Verify: an export of a realistic multi-round log (benchmarks/audit_log_generator.py) is read
+and decoded as the event store would (each line parsed, each event turned into its domain event
+by the store's mapper: the reference), then checked by `audit verify` in a child process whose
+peak memory is reported. Rates are events per second of the same file in the same run.
 
 Ballots: the application casts ballots one after another in this process, with the leaf writer
 (as the service runs) and without it (an event store with no transaction writers), alternating
@@ -24,6 +30,7 @@ import os
 import platform
 import random
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -187,9 +194,71 @@ def postgres_storage(url: str) -> Iterator[Storage]:
         admin.dispose()
 
 
+RAW_READ = """
+import json, sys, time
+from service.audit_verify import event_mapper
+from eventsourcing.persistence import StoredEvent
+from uuid import UUID
+mapper = event_mapper()
+started = time.process_time()
+count = 0
+with open(sys.argv[1], "rb") as lines:
+    for raw in lines:
+        line = json.loads(raw)
+        if line["kind"] == "event":
+            event = line["event"]
+            mapper.to_domain_event(StoredEvent(
+                UUID(event["originator_id"]), event["originator_version"], event["topic"],
+                json.dumps(event["state"]).encode()))
+            count += 1
+print(count, time.process_time() - started)
+"""
+VERIFY = """
+import resource, sys, time
+from service.audit_verify import verify_export
+started = time.process_time()
+with open(sys.argv[1], "rb") as lines:
+    report = verify_export(lines, public_key=sys.argv[2])
+assert report.ok, report.text()
+print(report.events, time.process_time() - started,
+      resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024)
+"""
+
+
+def in_child(code: str, *args: str) -> list[str]:
+    done = subprocess.run([sys.executable, "-c", code, *args], cwd=REPO, capture_output=True,
+                          text=True, check=True)
+    return done.stdout.split()
+
+
+def verify_rate(events: int) -> list[str]:
+    from benchmarks.audit_log_generator import write_export
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "export.jsonl"
+        started = time.perf_counter()
+        signer = write_export(path, events)
+        written = time.perf_counter() - started
+        raw_count, raw_cpu = in_child(RAW_READ, str(path))
+        checked, verify_cpu, peak_mb = in_child(VERIFY, str(path), signer.verifier_key)
+        size_mb = path.stat().st_size / 1e6
+    raw_rate, verify_rate_ = int(raw_count) / float(raw_cpu), int(checked) / float(verify_cpu)
+    return [
+        f"{int(checked):,} events ({size_mb:.0f} MB export, generated in {written:.0f} s); "
+        "CPU seconds of each child process",
+        "",
+        "| pass | events/s | peak memory |",
+        "|---|---|---|",
+        f"| read + decode (reference) | {raw_rate:,.0f} | |",
+        f"| audit verify | {verify_rate_:,.0f} | {peak_mb} MB |",
+        f"| verify / reference | {verify_rate_ / raw_rate:.0%} | |",
+    ]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("part", choices=["proofs", "ballots"])
+    parser.add_argument("part", choices=["proofs", "ballots", "verify"])
+    parser.add_argument("--events", type=int, default=1_000_000)
     parser.add_argument("--leaves", type=int, default=1_000_000)
     parser.add_argument("--samples", type=int, default=1000)
     parser.add_argument("--ballots", type=int, default=2000)
@@ -197,6 +266,9 @@ def main() -> None:
     parser.add_argument("--postgres", help="also measure on this PostgreSQL (a fresh schema)")
     args = parser.parse_args()
     print(f"machine: {platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}")
+    if args.part == "verify":
+        print("\n".join(verify_rate(args.events)))
+        return
     backends = [("sqlite", sqlite_storage)]
     if args.postgres:
         backends.append(("postgresql", lambda: postgres_storage(args.postgres)))

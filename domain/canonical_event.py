@@ -35,10 +35,13 @@ def canonical_document(
     }
 
 
+_ENCODER = json.JSONEncoder(
+    sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+)
+
+
 def canonical_json(document: Any) -> bytes:
-    return json.dumps(
-        document, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
-    ).encode("utf-8")
+    return _ENCODER.encode(document).encode("utf-8")
 
 
 def canonical_event_bytes(
@@ -46,4 +49,25 @@ def canonical_event_bytes(
 ) -> bytes:
     """The bytes a leaf hashes, from a stored event's fields (its body as stored, or parsed)."""
     body = json.loads(state) if isinstance(state, (bytes, bytearray, str)) else state
-    return canonical_json(canonical_document(topic, originator_id, originator_version, body))
+    return canonical_parts(topic, originator_id, originator_version, body)[1]
+
+
+def canonical_parts(
+    topic: str, originator_id: UUID | str, originator_version: int, state: dict[str, Any]
+) -> tuple[bytes, bytes]:
+    """The canonical bytes of the body alone, and of the whole event (which contains them).
+
+    The same bytes as `canonical_json(canonical_document(...))`, composed around the body's so a
+    reader that needs both (the verifier replays the body) serialises the body once. The keys are
+    written in their sorted order.
+    """
+    body = canonical_json(state)
+    uuid = originator_id if isinstance(originator_id, UUID) else UUID(str(originator_id))
+    whole = b"".join((
+        b'{"originator_id":', canonical_json(str(uuid)),
+        b',"originator_version":', canonical_json(int(originator_version)),
+        b',"state":', body,
+        b',"timestamp":', canonical_json(event_timestamp(state)),
+        b',"topic":', canonical_json(topic), b"}",
+    ))
+    return body, whole

@@ -26,7 +26,7 @@ from eventsourcing.utils import get_topic
 
 from domain.ballot import Ballot
 from domain.budget_round import BudgetRound
-from domain.canonical_event import canonical_event_bytes
+from domain.canonical_event import canonical_parts
 from domain.merkle_log import MerkleFrontier, leaf_hash
 from domain.round_result import comparable, count_round
 from service.audit_export import FORMAT
@@ -122,6 +122,7 @@ class _Verifier:
         self.public_key: Any = None
         self.log_name = ""
         self.checkpoints: list[tuple[int, bytes, int]] = []  # (size, root, id), by size
+        self.checkpoints_by_size: dict[int, list[tuple[bytes, int]]] = {}
         self.frontier = MerkleFrontier()
         self.next_position = 0
         self.last_notification = 0
@@ -203,6 +204,9 @@ class _Verifier:
             self.find("reordered", f"checkpoint {number} covers fewer entries than an earlier one")
         self.checkpoints.append((signed.tree_size, signed.root_hash, number))
         self.checkpoints.sort(key=lambda c: c[0])
+        self.checkpoints_by_size.setdefault(signed.tree_size, []).append(
+            (signed.root_hash, number)
+        )
         self._check_roots()  # a checkpoint of the empty tree
 
     def cosignature(self, number: Any, body: str, cosigned: dict[str, Any]) -> None:
@@ -232,9 +236,15 @@ class _Verifier:
             self._append(position, bytes.fromhex(stored_leaf))
             return
         event = document["event"]
-        leaf = leaf_hash(canonical_event_bytes(
-            event["topic"], event["originator_id"], event["originator_version"], event["state"]
-        ))
+        try:
+            originator = UUID(event["originator_id"])
+        except (ValueError, TypeError, AttributeError):
+            self.find("format", f"position {position}: the originator id is not a UUID", position)
+            return
+        state_bytes, event_bytes = canonical_parts(
+            event["topic"], originator, event["originator_version"], event["state"]
+        )
+        leaf = leaf_hash(event_bytes)
         if position is None:
             self.find("inserted", f"notification {notification_id} ({event['topic']}) has no "
                       "leaf: it was not written through the service", None)
@@ -244,7 +254,7 @@ class _Verifier:
                           f"{event['originator_version']} differs from what its leaf recorded",
                           position)
             self._append(position, leaf)
-        self.replay(position, event)
+        self.replay(position, originator, event, state_bytes)
         if self.progress and self.report.events % 10000 == 0:
             self.progress(self.report.events)
 
@@ -259,9 +269,7 @@ class _Verifier:
 
     def _check_roots(self) -> None:
         size = self.frontier.size
-        for checkpoint_size, root_hash, number in self.checkpoints:
-            if checkpoint_size != size:
-                continue
+        for root_hash, number in self.checkpoints_by_size.get(size, ()):
             if self.frontier.root() == root_hash:
                 self.report.checkpoints_verified += 1
             elif not self.root_mismatch_found:
@@ -274,8 +282,9 @@ class _Verifier:
 
     # -- replay through the domain ---------------------------------------------------------
 
-    def replay(self, position: int | None, event: dict[str, Any]) -> None:
-        originator = UUID(event["originator_id"])
+    def replay(
+        self, position: int | None, originator: UUID, event: dict[str, Any], state: bytes
+    ) -> None:
         version = event["originator_version"]
         expected = self.versions.get(originator, 0) + 1
         if version != expected:
@@ -283,7 +292,7 @@ class _Verifier:
                       position)
         stored = StoredEvent(
             originator_id=originator, originator_version=version, topic=event["topic"],
-            state=json.dumps(event["state"]).encode(),
+            state=state,
         )
         try:
             domain_event = self.mapper.to_domain_event(stored)
@@ -303,9 +312,11 @@ class _Verifier:
                     domain_event.originator_version, dict(domain_event.choices)
                 )
         elif topic == VOTING_CLOSED:
-            self.closed_ballots[domain_event.originator_id] = self.ballots.pop(
-                domain_event.originator_id, {}
-            )
+            final = self.ballots.pop(domain_event.originator_id, {})
+            self.closed_ballots[domain_event.originator_id] = final
+            # A closed round's ballots take no more events: memory stays flat over many rounds.
+            for ballot_id in final:
+                self.aggregates.pop(ballot_id, None)
         elif topic == TALLY_RECORDED:
             self.recount(position, domain_event)
 
