@@ -48,6 +48,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey 
 
 from domain.merkle_log import MerkleTree, leaf_hash  # noqa: E402
 from service.merkle_store import leaves, metadata, nodes  # noqa: E402
+from service.principal import PUBLIC  # noqa: E402
 from service.queries import audit_log  # noqa: E402
 from service.storage import Storage  # noqa: E402
 
@@ -105,12 +106,12 @@ def run(storage: Storage, count: int, samples: int) -> list[str]:
     def inclusion():
         size = rng.randrange(count // 2, count + 1)
         audit_log.inclusion_proof(
-            service, position=rng.randrange(size), notification_id=None, size=size
+            service, PUBLIC, position=rng.randrange(size), notification_id=None, size=size
         )
 
     def consistency():
         second = rng.randrange(2, count + 1)
-        audit_log.consistency_proof(service, first=rng.randrange(1, second), second=second)
+        audit_log.consistency_proof(service, PUBLIC, first=rng.randrange(1, second), second=second)
 
     timed(one_leaf, 200)  # warm the page cache and the pool
     reference = timed(one_leaf, samples)

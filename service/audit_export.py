@@ -24,9 +24,8 @@ from domain.budget_round import BudgetRound
 from domain.canonical_event import FORMAT as CANONICAL_EVENT_FORMAT
 from domain.canonical_event import canonical_document, canonical_json
 from service.application import software_version
-from service.checkpoints import list_checkpoints
+from service.checkpoints import list_checkpoints, published_checkpoint, published_key
 from service.merkle_store import leaves
-from service.queries.audit_log import checkpoint_out, public_key
 
 FORMAT = "buurtbudget-audit-export/1"
 PAGE = 2000
@@ -43,12 +42,12 @@ def export_lines(runtime: Any, *, seal_open_ballots: bool = True) -> Iterator[by
     # has a leaf has it visible by the time the leaves are read. A checkpoint covering more
     # entries than are exported is then a truncated log, never a race with a writer.
     with runtime.engine.connect() as conn:
-        checkpoints = [checkpoint_out(row) for row in list_checkpoints(conn, limit=10_000_000)]
+        checkpoints = [published_checkpoint(row) for row in list_checkpoints(conn, limit=10_000_000)]
     last = recorder.max_notification_id() or 0
     sealed = _rounds_open_for_voting(recorder, last) if seal_open_ballots else set()
     with runtime.engine.connect() as conn:
         size = _leaves_up_to(conn, last)
-    key = public_key(runtime)
+    key = published_key(runtime.checkpoint_signer)
     yield _line({
         "kind": "header", "format": FORMAT, "canonical_event": CANONICAL_EVENT_FORMAT,
         "software_version": software_version(), "log_name": key["log_name"],

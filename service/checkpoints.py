@@ -28,6 +28,7 @@ from service.signed_note import (
     load_signing_key,
     new_signing_key,
     parse_verifier_key,
+    public_key_pem,
     sign_note,
     split_note,
     verifier_key,
@@ -78,6 +79,23 @@ class CheckpointSigner:
             "tree_size": size, "root_hash": root_hash, "created_at": created_at,
             "reason": reason, "note": sign_note(body, self.name, self.private_key),
         }
+
+
+def published_checkpoint(row: dict[str, Any]) -> dict[str, Any]:
+    """A stored checkpoint as the API, the CLI and the export show it (hashes in hex)."""
+    return {
+        "id": row["id"], "tree_size": row["tree_size"], "root_hash": bytes(row["root_hash"]).hex(),
+        "created_at": row["created_at"], "reason": row["reason"], "note": row["note"],
+        "cosignatures": row.get("cosignatures", []),
+    }
+
+
+def published_key(signer: CheckpointSigner) -> dict[str, Any]:
+    return {
+        "log_name": signer.name,
+        "verifier_key": signer.verifier_key,
+        "public_key_pem": public_key_pem(signer.public_key),
+    }
 
 
 def signer_of(settings: Mapping[str, Any], *, create: bool = False) -> CheckpointSigner:

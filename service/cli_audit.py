@@ -11,8 +11,7 @@ import click
 
 from service.audit_export import export_lines
 from service.audit_verify import Report, verify_export
-from service.checkpoints import record_checkpoint
-from service.queries.audit_log import checkpoint_out
+from service.checkpoints import published_checkpoint, record_checkpoint
 from service.witness import Witness, WitnessRefusal
 
 
@@ -27,7 +26,7 @@ def audit_command() -> None:
 def checkpoint_command(state: Any, reason: str) -> None:
     """Sign a checkpoint of the log as it is now and print its note."""
     rt = state.runtime()
-    row = checkpoint_out(record_checkpoint(rt.engine, rt.checkpoint_signer, reason))
+    row = published_checkpoint(record_checkpoint(rt.engine, rt.checkpoint_signer, reason))
     click.echo(row["note"], nl=False)
 
 

@@ -16,11 +16,11 @@ import sqlalchemy as sa
 from projections.catalogue import build_projector
 from projections.tracking import Projector
 from service.application import BuurtbudgetApplication
-from service.auth import token_metadata
 from service.checkpoints import signer_of
 from service.config import secret_key_of, storage_of
 from service.event_store import EventStore, TransactionWriter
 from service.merkle_store import MerkleLeafWriter
+from service.token_store import token_metadata
 
 
 class Runtime:

@@ -6,10 +6,10 @@ from flask.views import MethodView
 from marshmallow import ValidationError, fields, validate, validates_schema
 
 from service.api.common import BEARER, Blueprint, StrictSchema
-from service.audit_export import export_lines
-from service.auth import requires
+from service.auth import caller, requires
 from service.extension import runtime
 from service.queries import audit_log
+from service.queries.visibility import EVENT_LOG_READERS
 
 blp = Blueprint(
     "audit_log", __name__, url_prefix="/api/v1/audit",
@@ -94,7 +94,7 @@ class PublicKey(MethodView):
     @blp.response(200, PublicKeyOut)
     def get(self):
         """The Ed25519 key that signs the checkpoints."""
-        return audit_log.public_key(runtime())
+        return audit_log.public_key(runtime(), caller())
 
 
 @blp.route("/checkpoints")
@@ -103,7 +103,7 @@ class Checkpoints(MethodView):
     @blp.response(200, CheckpointsOut)
     def get(self, query):
         """Signed checkpoints, oldest first."""
-        return audit_log.checkpoints(runtime(), **query)
+        return audit_log.checkpoints(runtime(), caller(), **query)
 
 
 @blp.route("/checkpoints/latest")
@@ -111,7 +111,7 @@ class LatestCheckpoint(MethodView):
     @blp.response(200, CheckpointOut)
     def get(self):
         """The newest signed checkpoint, with its witnesses' cosignatures."""
-        return audit_log.latest_checkpoint(runtime())
+        return audit_log.latest_checkpoint(runtime(), caller())
 
 
 @blp.route("/checkpoints/<int:checkpoint_id>/cosignatures")
@@ -120,7 +120,7 @@ class Cosignatures(MethodView):
     @blp.response(201, CheckpointOut)
     def post(self, body, checkpoint_id):
         """A witness's cosignature of a checkpoint (kept only if it verifies with the given key)."""
-        return audit_log.cosign_checkpoint(runtime(), checkpoint_id, **body)
+        return audit_log.cosign_checkpoint(runtime(), caller(), checkpoint_id, **body)
 
 
 @blp.route("/proofs/inclusion")
@@ -130,7 +130,7 @@ class InclusionProof(MethodView):
     def get(self, query):
         """The audit path of one entry in the tree of `tree_size` entries (default: all)."""
         return audit_log.inclusion_proof(
-            runtime(), position=query.get("position"),
+            runtime(), caller(), position=query.get("position"),
             notification_id=query.get("notification_id"), size=query.get("tree_size"),
         )
 
@@ -141,17 +141,19 @@ class ConsistencyProof(MethodView):
     @blp.response(200, ConsistencyOut)
     def get(self, query):
         """The proof that the tree of `second` entries (default: all) extends that of `first`."""
-        return audit_log.consistency_proof(runtime(), first=query["first"], second=query.get("second"))
+        return audit_log.consistency_proof(
+            runtime(), caller(), first=query["first"], second=query.get("second")
+        )
 
 
 @blp.route("/export")
 class Export(MethodView):
-    @requires("auditor")
+    @requires(*EVENT_LOG_READERS)
     @blp.response(200, content_type="application/jsonl")
     @blp.doc(security=BEARER)
     def get(self):
         """The whole log in the audit export format (docs/audit.md), streamed (auditor)."""
-        lines = export_lines(runtime())
+        lines = audit_log.export(runtime(), caller())
         return Response(
             stream_with_context(lines), mimetype="application/jsonl",
             headers={"Content-Disposition": 'attachment; filename="buurtbudget-audit.jsonl"'},

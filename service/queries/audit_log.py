@@ -5,53 +5,48 @@ public: anyone holding a checkpoint can ask for the proof that a later one exten
 """
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 from domain.errors import NotFound, RuleViolation
 from service import checkpoints as checkpoints_store
+from service.audit_export import export_lines
+from service.checkpoints import published_checkpoint, published_key
 from domain import merkle_log
 from service.merkle_store import computed_from_store, leaf_at_notification, leaves, tree_size
-from service.signed_note import public_key_pem
+from service.principal import Principal
+from service.queries.visibility import EVENT_LOG_READERS
+from service.runtime import Runtime
 
 
-def public_key(runtime: Any) -> dict[str, Any]:
-    signer = runtime.checkpoint_signer
-    return {
-        "log_name": signer.name,
-        "verifier_key": signer.verifier_key,
-        "public_key_pem": public_key_pem(signer.public_key),
-    }
+def public_key(rt: Runtime, principal: Principal) -> dict[str, Any]:
+    """The key that signs checkpoints (public)."""
+    return published_key(rt.checkpoint_signer)
 
 
-def checkpoint_out(row: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "id": row["id"], "tree_size": row["tree_size"], "root_hash": bytes(row["root_hash"]).hex(),
-        "created_at": row["created_at"], "reason": row["reason"], "note": row["note"],
-        "cosignatures": row.get("cosignatures", []),
-    }
-
-
-def latest_checkpoint(runtime: Any) -> dict[str, Any]:
-    with runtime.engine.connect() as conn:
+def latest_checkpoint(rt: Runtime, principal: Principal) -> dict[str, Any]:
+    with rt.engine.connect() as conn:
         row = checkpoints_store.latest_checkpoint(conn)
     if row is None:
         raise NotFound("no checkpoint has been signed yet")
-    return checkpoint_out(row)
+    return published_checkpoint(row)
 
 
 def cosign_checkpoint(
-    runtime: Any, checkpoint_id: int, *, witness_key: str, cosignature: str
+    rt: Runtime, principal: Principal, checkpoint_id: int, *, witness_key: str, cosignature: str
 ) -> dict[str, Any]:
     """A witness's cosignature, kept with the checkpoint once it verifies."""
-    return checkpoint_out(
-        checkpoints_store.add_cosignature(runtime.engine, checkpoint_id, witness_key, cosignature)
+    return published_checkpoint(
+        checkpoints_store.add_cosignature(rt.engine, checkpoint_id, witness_key, cosignature)
     )
 
 
-def checkpoints(runtime: Any, *, after: int = 0, limit: int = 100) -> dict[str, Any]:
-    with runtime.engine.connect() as conn:
+def checkpoints(
+    rt: Runtime, principal: Principal, *, after: int = 0, limit: int = 100
+) -> dict[str, Any]:
+    with rt.engine.connect() as conn:
         found = checkpoints_store.list_checkpoints(conn, after=after, limit=limit)
-        rows = [checkpoint_out(r) for r in found]
+        rows = [published_checkpoint(r) for r in found]
         size = tree_size(conn)
     return {
         "checkpoints": rows,
@@ -70,10 +65,10 @@ def _size_within(conn: Any, requested: int | None, field: str) -> int:
 
 
 def inclusion_proof(
-    runtime: Any, *, position: int | None, notification_id: int | None, size: int | None
+    rt: Runtime, principal: Principal, *, position: int | None, notification_id: int | None, size: int | None
 ) -> dict[str, Any]:
     """The audit path of one entry (by log position or notification id) in a tree of `size`."""
-    with runtime.engine.connect() as conn:
+    with rt.engine.connect() as conn:
         if notification_id is not None:
             found = leaf_at_notification(conn, notification_id)
             if found is None:
@@ -100,9 +95,11 @@ def inclusion_proof(
     }
 
 
-def consistency_proof(runtime: Any, *, first: int, second: int | None) -> dict[str, Any]:
+def consistency_proof(
+    rt: Runtime, principal: Principal, *, first: int, second: int | None
+) -> dict[str, Any]:
     """The proof that the tree of `second` entries extends the tree of `first` entries."""
-    with runtime.engine.connect() as conn:
+    with rt.engine.connect() as conn:
         second = _size_within(conn, second, "second")
         if first > second:
             raise RuleViolation(f"first ({first}) is larger than second ({second})", field="first")
@@ -114,3 +111,9 @@ def consistency_proof(runtime: Any, *, first: int, second: int | None) -> dict[s
         "first": first, "second": second, "first_root": first_root.hex(),
         "second_root": second_root.hex(), "proof": [h.hex() for h in proof],
     }
+
+
+def export(rt: Runtime, principal: Principal) -> Iterator[bytes]:
+    """The whole log in the audit export format, line by line (auditors)."""
+    principal.require(*EVENT_LOG_READERS)
+    return export_lines(rt)
