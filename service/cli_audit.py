@@ -12,6 +12,7 @@ import click
 from service.audit_export import export_lines
 from service.audit_verify import Report, verify_export
 from service.checkpoints import published_checkpoint, record_checkpoint
+from service.queries.audit_log import record_verification
 from service.witness import Witness, WitnessRefusal
 
 
@@ -61,8 +62,12 @@ def verify_command(
     key = public_key.read_text() if public_key else None
     progress = None if as_json else _progress
     if database:
-        report = verify_export(export_lines(state.runtime(), seal_open_ballots=False),
+        rt = state.runtime()
+        report = verify_export(export_lines(rt, seal_open_ballots=False),
                                public_key=key, progress=progress)
+        first = report.findings[0] if report.findings else None
+        record_verification(rt, report.ok, report.tree_size,
+                            None if first is None else f"{first.kind}: {first.message}")
     else:
         report = verify_export(_lines_of(file), public_key=key, progress=progress)
     _show(report, as_json)

@@ -76,6 +76,17 @@ cosignatures = sa.Table(
     sa.Column("cosignature", sa.Text, nullable=False),
 )
 
+# Outcomes of `audit verify --database`, the last of which /healthz reports.
+verifications = sa.Table(
+    "audit_verifications",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("verified_at", sa.String(40), nullable=False),
+    sa.Column("ok", sa.Boolean, nullable=False),
+    sa.Column("tree_size", sa.BigInteger, nullable=False),
+    sa.Column("finding", sa.Text, nullable=True),
+)
+
 
 def stored_event_leaf(topic: str, originator_id: Any, originator_version: int, state: bytes) -> bytes:
     return leaf_hash(canonical_event_bytes(topic, originator_id, originator_version, state))

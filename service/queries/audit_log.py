@@ -6,14 +6,24 @@ public: anyone holding a checkpoint can ask for the proof that a later one exten
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from typing import Any
+
+import sqlalchemy as sa
 
 from domain.errors import NotFound, RuleViolation
 from service import checkpoints as checkpoints_store
 from service.audit_export import export_lines
 from service.checkpoints import published_checkpoint, published_key
 from domain import merkle_log
-from service.merkle_store import computed_from_store, leaf_at_notification, leaves, tree_size
+from service.merkle_store import (
+    computed_from_store,
+    leaf_at_notification,
+    leaves,
+    stored_root,
+    tree_size,
+    verifications,
+)
 from service.principal import Principal
 from service.queries.visibility import EVENT_LOG_READERS
 from service.runtime import Runtime
@@ -117,3 +127,39 @@ def export(rt: Runtime, principal: Principal) -> Iterator[bytes]:
     """The whole log in the audit export format, line by line (auditors)."""
     principal.require(*EVENT_LOG_READERS)
     return export_lines(rt)
+
+
+def record_verification(rt: Runtime, ok: bool, tree_size: int, finding: str | None) -> None:
+    """Keep the outcome of a verification of the live store, for /healthz."""
+    with rt.engine.begin() as conn:
+        conn.execute(verifications.insert().values(
+            verified_at=datetime.now(UTC).isoformat(), ok=ok, tree_size=tree_size, finding=finding,
+        ))
+
+
+def log_health(rt: Runtime, principal: Principal) -> dict[str, Any]:
+    """A quick look at the log (public): does the newest checkpoint still match the stored tree,
+    and how did the last full verification of the store end?
+
+    The quick look catches a rewritten or cut tree; only a full verification (`buurtbudget audit
+    verify --database`, e.g. nightly) recomputes every leaf from its event.
+    """
+    with rt.engine.connect() as conn:
+        latest = checkpoints_store.latest_checkpoint(conn)
+        size = tree_size(conn)
+        matches = latest is None or (
+            latest["tree_size"] <= size
+            and stored_root(conn, latest["tree_size"]) == bytes(latest["root_hash"])
+        )
+        last = conn.execute(
+            sa.select(verifications).order_by(verifications.c.id.desc()).limit(1)
+        ).first()
+    return {
+        "ok": matches and (last is None or last.ok),
+        "tree_size": size,
+        "latest_checkpoint_matches": matches,
+        "last_verification": None if last is None else {
+            "verified_at": last.verified_at, "ok": last.ok, "tree_size": last.tree_size,
+            "finding": last.finding,
+        },
+    }

@@ -1,13 +1,17 @@
-"""`buurtbudget audit`: a checkpoint on demand, the export, and verification of file and store."""
+"""`buurtbudget audit`: a checkpoint on demand, the export, verification of file and store, and
+what /healthz says after a verification of the store failed."""
 from __future__ import annotations
 
 import json
 
 from click.testing import CliRunner
 
+from service.app import create_app
 from service.cli import cli
+from service.extension import EXTENSION
 from service.signed_note import Checkpoint, open_note
 from tests.integration.conftest import drive_round
+from tests.integration.test_tamper_matrix import StoredEvents, triple_a_deposit
 
 
 def test_checkpoint_export_and_verify_from_the_command_line(runtime, settings, tmp_path):
@@ -47,3 +51,27 @@ def test_checkpoint_export_and_verify_from_the_command_line(runtime, settings, t
 
     refused = runner.invoke(cli, ["audit", "verify"], env=env)
     assert refused.exit_code == 2 and "FILE or --database" in refused.output
+
+
+def test_healthz_reports_a_log_that_fails_its_checks(runtime, settings, tmp_path):
+    drive_round(runtime.application, "decided")
+    app = create_app(settings)
+    client = app.test_client()
+    try:
+        healthy = client.get("/healthz").get_json()
+        assert healthy["status"] == "ok" and healthy["audit_log"]["latest_checkpoint_matches"]
+        env = {
+            "BUURTBUDGET_DATABASE_URL": settings["DATABASE_URL"],
+            "BUURTBUDGET_DATABASE_SCHEMA": settings.get("DATABASE_SCHEMA") or "",
+            "BUURTBUDGET_SECRET_KEY": settings["SECRET_KEY"],
+            "BUURTBUDGET_AUDIT_KEY_FILE": settings["AUDIT_KEY_FILE"],
+        }
+        triple_a_deposit(StoredEvents(runtime))
+        # An edited event shows in a full verification, which /healthz then reports.
+        assert client.get("/healthz").get_json()["status"] == "ok"
+        assert CliRunner().invoke(cli, ["audit", "verify", "--database"], env=env).exit_code == 1
+        failed = client.get("/healthz").get_json()
+        assert failed["status"] == "audit-failed"
+        assert failed["audit_log"]["last_verification"]["finding"].startswith("edited")
+    finally:
+        app.extensions[EXTENSION].close()
