@@ -8,7 +8,7 @@ from marshmallow import ValidationError, fields, validate, validates_schema
 from service.api.common import BEARER, Blueprint, StrictSchema
 from service.auth import caller, requires
 from service.extension import runtime
-from service.queries import audit_log
+from service.queries import audit_log, money_trail
 from service.queries.visibility import EVENT_LOG_READERS
 
 blp = Blueprint(
@@ -144,6 +144,48 @@ class ConsistencyProof(MethodView):
         return audit_log.consistency_proof(
             runtime(), caller(), first=query["first"], second=query.get("second")
         )
+
+
+class TrailPayoutOut(StrictSchema):
+    payout_id = fields.String()
+    amount = fields.Integer(metadata={"description": "euro cents"})
+    kind = fields.String(metadata={"description": "invoice (paid to a supplier) or advance"})
+    status = fields.String()
+    requested_at = fields.String()
+    decided_at = fields.String(allow_none=True)
+    paid_at = fields.String(allow_none=True)
+    reversed_at = fields.String(allow_none=True)
+
+
+class CoveringCheckpointOut(StrictSchema):
+    id = fields.Integer()
+    tree_size = fields.Integer()
+    root_hash = fields.String()
+    created_at = fields.String()
+    position = fields.Integer(metadata={"description": "log position of the trail's last event"})
+
+
+class MoneyTrailOut(StrictSchema):
+    proposal_id = fields.String()
+    round_id = fields.String()
+    title = fields.String()
+    status = fields.String()
+    reserved = fields.Integer()
+    pending = fields.Integer()
+    paid = fields.Integer()
+    released = fields.Integer()
+    completed = fields.Boolean()
+    payouts = fields.List(fields.Nested(TrailPayoutOut))
+    last_notification_id = fields.Integer(allow_none=True)
+    covered_by = fields.Nested(CoveringCheckpointOut, allow_none=True)
+
+
+@blp.route("/money-trail/<id:proposal_id>")
+class MoneyTrail(MethodView):
+    @blp.response(200, MoneyTrailOut)
+    def get(self, proposal_id):
+        """Where a proposal's money went (public): reserved, payouts, release, covering checkpoint."""
+        return money_trail.money_trail(runtime(), caller(), proposal_id)
 
 
 @blp.route("/export")

@@ -110,3 +110,25 @@ def test_a_cosignature_is_kept_only_when_it_verifies(api, rounds):
     ]
     api.refused("POST", url, {"witness_key": key, "cosignature": line}, status=409)
     assert api.get("/audit/checkpoints")["checkpoints"][-1]["cosignatures"] == kept["cosignatures"]
+
+
+def test_the_money_trail_follows_a_proposal_without_personal_data(api, rounds):
+    driven = rounds.to("execution", rejected=(2,), ballots=((0, 1), (0,), (1,)))
+    winner, rejected = driven.winners[0], driven.proposal_ids[2]
+    paid = rounds.payout(driven, winner, 100_00)
+    trail = api.get(f"/audit/money-trail/{winner}")
+    cost = {w["proposal_id"]: w["cost"] for w in driven.tally["result"]["winners"]}[winner]
+    assert (trail["reserved"], trail["paid"], trail["pending"]) == (cost, 100_00, 0)
+    assert [(p["payout_id"], p["amount"], p["status"], p["kind"]) for p in trail["payouts"]] == [
+        (paid["payout_id"], 100_00, "paid", "invoice")
+    ]
+    assert not {"payee_name", "iban", "reference"} & set(trail["payouts"][0])
+    covering = trail["covered_by"]
+    checkpoint = next(c for c in api.get("/audit/checkpoints")["checkpoints"]
+                      if c["id"] == covering["id"])
+    assert checkpoint["reason"] == "payout paid" and covering["position"] < checkpoint["tree_size"]
+
+    rounds.payout(driven, winner, 50_00, until="requested")
+    pending = api.get(f"/audit/money-trail/{winner}")
+    assert pending["pending"] == 50_00 and pending["covered_by"] is None  # not signed yet
+    api.refused("GET", f"/audit/money-trail/{rejected}", status=404)

@@ -110,6 +110,9 @@ def test_each_principal_sees_what_the_visibility_rules_allow(api, rounds):
         ("/audit/checkpoints", lambda body: bool(body["checkpoints"]), everyone(True)),
         ("/audit/proofs/inclusion?position=0", lambda body: bool(body["proof"]), everyone(True)),
         ("/audit/proofs/consistency?first=1", lambda body: bool(body["proof"]), everyone(True)),
+        (f"/audit/money-trail/{winner}", lambda body: "iban" in str(body), everyone(False)),
+        (f"/audit/money-trail/{rejected}", bool, each(public=404, official=True, auditor=True,
+                                                      admin=404)),
         # What anyone may read.
         (decided.url, lambda body: body["paid"], everyone(10_000)),
         (f"{decided.url}/results", lambda body: sorted(p["proposal_id"] for p in body["proposals"]),
