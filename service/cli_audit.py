@@ -4,16 +4,24 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from uuid import UUID
 
 import click
 
+from domain.errors import NotFound
 from service.audit_export import export_lines
 from service.audit_verify import Report, verify_export
 from service.checkpoints import published_checkpoint, record_checkpoint
+from service.principal import PUBLIC
+from service.queries.as_of import all_round_balances_as_of, round_balances_as_of
 from service.queries.audit_log import record_verification
 from service.witness import Witness, WitnessRefusal
+
+
+BALANCE_KEYS = ("deposited", "reserved", "pending", "paid", "returned", "available")
 
 
 @click.group("audit")
@@ -113,3 +121,31 @@ def witness_command(url: str, key_file: Path, state: Path, name: str) -> None:
         f"consistent with the {witnessed.previous_size} entries seen before")
     click.echo(f"cosigned the checkpoint of {witnessed.tree_size} entries ({since})")
     click.echo(f"witness key: {witnessed.witness_key}")
+
+
+@audit_command.command("as-of")
+@click.argument("timestamp", type=click.DateTime(formats=[
+    "%Y-%m-%dT%H:%M:%S.%f%z", "%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d"]))
+@click.option("--round", "round_id", default=None, help="one round (default: every round)")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_obj
+def as_of_command(state: Any, timestamp: datetime, round_id: str | None, as_json: bool) -> None:
+    """Print the balances of the rounds as they stood at TIMESTAMP (UTC unless it says otherwise)."""
+    moment = timestamp if timestamp.tzinfo else timestamp.replace(tzinfo=UTC)
+    rt = state.runtime()
+    if round_id:
+        try:
+            answers = [round_balances_as_of(rt, PUBLIC, str(UUID(round_id)), moment)]
+        except ValueError:
+            raise click.BadParameter(f"{round_id!r} is not a round id") from None
+        except NotFound as error:
+            raise click.ClickException(error.message) from None
+    else:
+        answers = all_round_balances_as_of(rt, PUBLIC, moment)
+    if as_json:
+        click.echo(json.dumps(answers, indent=2))
+        return
+    for answer in answers:
+        figures = ", ".join(f"{key} {answer[key]}" for key in BALANCE_KEYS)
+        click.echo(f"round {answer['round_id']} ({answer['phase']}) as of {answer['as_of']}: "
+                   f"{figures}")
