@@ -131,7 +131,6 @@ def run(storage: Storage, count: int, samples: int) -> list[str]:
 
 def cast_ballots(storage: Storage, count: int, *, with_log: bool) -> list[float]:
     """Seconds per ballot, cast one after another on a fresh database of `storage`."""
-    from domain.budget_round import BudgetRound  # noqa: F401 - the domain, loaded before timing
     from service.application import BuurtbudgetApplication
     from service.checkpoints import CheckpointSigner
     from service.event_store import EventStore
