@@ -159,7 +159,12 @@ class _Verifier:
         elif kind == "checkpoint":
             self.checkpoint(document)
         elif kind in ("event", "sealed", "missing"):
-            self.entry(document)
+            try:
+                self.entry(document)
+            except (KeyError, TypeError, ValueError, AttributeError) as error:
+                # A line that lacks what its kind promises: reported, never a crash.
+                self.find("format", f"line {self.lines} is not a well-formed {kind} line: "
+                          f"{type(error).__name__}: {error}", document.get("position"))
         elif kind == "end":
             self.seen_end = True
             if document.get("lines") != self.report.events + self.missing:
