@@ -18,6 +18,14 @@ blp = Blueprint(
 
 
 
+# Positions and sizes beyond what a database integer holds are refused as input, not overflowed.
+MAX_INDEX = 2**62
+
+
+def index(minimum: int = 0, **kwargs):
+    return fields.Integer(validate=validate.Range(min=minimum, max=MAX_INDEX), **kwargs)
+
+
 class PublicKeyOut(StrictSchema):
     log_name = fields.String(metadata={"description": "origin line of every checkpoint"})
     verifier_key = fields.String(metadata={"description": "C2SP signed-note verifier key"})
@@ -52,14 +60,14 @@ class CheckpointsOut(StrictSchema):
 
 
 class CheckpointsQuery(StrictSchema):
-    after = fields.Integer(load_default=0, validate=validate.Range(min=0))
+    after = index(load_default=0)
     limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=1000))
 
 
 class InclusionQuery(StrictSchema):
-    position = fields.Integer(validate=validate.Range(min=0))
-    notification_id = fields.Integer(validate=validate.Range(min=1))
-    tree_size = fields.Integer(validate=validate.Range(min=1))
+    position = index()
+    notification_id = index(1)
+    tree_size = index(1)
 
     @validates_schema
     def one_entry(self, data, **_kwargs):
@@ -77,8 +85,8 @@ class InclusionOut(StrictSchema):
 
 
 class ConsistencyQuery(StrictSchema):
-    first = fields.Integer(required=True, validate=validate.Range(min=0))
-    second = fields.Integer(validate=validate.Range(min=0))
+    first = index(required=True)
+    second = index()
 
 
 class ConsistencyOut(StrictSchema):
@@ -114,7 +122,7 @@ class LatestCheckpoint(MethodView):
         return audit_log.latest_checkpoint(runtime(), caller())
 
 
-@blp.route("/checkpoints/<int:checkpoint_id>/cosignatures")
+@blp.route("/checkpoints/<int(max=2147483647):checkpoint_id>/cosignatures")
 class Cosignatures(MethodView):
     @blp.arguments(CosignatureIn)
     @blp.response(201, CheckpointOut)

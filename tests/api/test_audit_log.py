@@ -65,6 +65,8 @@ REFUSED = [
     ("consistency?first=5&second=2", 422, "first"),
     ("consistency?first=1&second=100000", 422, "second"),
     ("consistency", 422, "first"),
+    (f"inclusion?position={10**30}", 422, "position"),
+    (f"consistency?first=1&second={10**30}", 422, "second"),
 ]
 
 
@@ -102,8 +104,9 @@ def test_a_cosignature_is_kept_only_when_it_verifies(api, rounds):
     other = cosign(body, "witness.example/w1", Ed25519PrivateKey.generate(), 1_800_000_000)
     api.refused("POST", url, {"witness_key": key, "cosignature": other}, status=422)
     api.refused("POST", url, {"witness_key": "not a key", "cosignature": line}, status=422)
-    api.refused("POST", "/audit/checkpoints/99999/cosignatures",
-                {"witness_key": key, "cosignature": line}, status=404)
+    for unknown in (99999, 10**30):
+        api.refused("POST", f"/audit/checkpoints/{unknown}/cosignatures",
+                    {"witness_key": key, "cosignature": line}, status=404)
     kept = api.ok("POST", url, {"witness_key": key, "cosignature": line}, status=201)
     assert kept["cosignatures"] == [
         {"witness_key": key, "signed_at": 1_800_000_000, "cosignature": line}
