@@ -90,7 +90,7 @@ class Witness:
             seen = Checkpoint.parse(open_note(seen_file.read_text(), log_name, log_key))
             previous_size = seen.tree_size
             self._check_extends(seen, new)
-        line = cosign(Checkpoint.body(new), self.name, self.private_key, int(time.time()))
+        line = cosign(new.body(), self.name, self.private_key, int(time.time()))
         self._post(f"/checkpoints/{latest['id']}/cosignatures",
                    {"witness_key": self.verifier_key, "cosignature": line})
         seen_file.write_text(latest["note"])
