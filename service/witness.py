@@ -81,7 +81,8 @@ class Witness:
         log_name, log_key = parse_verifier_key(self._log_key())
         latest = self._get("/checkpoints/latest")
         try:
-            new = Checkpoint.parse(open_note(latest["note"], log_name, log_key))
+            body = open_note(latest["note"], log_name, log_key)
+            new = Checkpoint.parse(body)
         except NoteError as error:
             raise WitnessRefusal(f"the latest checkpoint is not signed by the log: {error}") from None
         seen_file = self.state / "checkpoint"
@@ -90,7 +91,8 @@ class Witness:
             seen = Checkpoint.parse(open_note(seen_file.read_text(), log_name, log_key))
             previous_size = seen.tree_size
             self._check_extends(seen, new)
-        line = cosign(new.body(), self.name, self.private_key, int(time.time()))
+        # The exact bytes the log signed, as the cosignature format requires.
+        line = cosign(body, self.name, self.private_key, int(time.time()))
         self._post(f"/checkpoints/{latest['id']}/cosignatures",
                    {"witness_key": self.verifier_key, "cosignature": line})
         seen_file.write_text(latest["note"])
