@@ -17,21 +17,21 @@ from typing import Any
 from uuid import UUID
 
 import sqlalchemy as sa
-from eventsourcing.utils import get_topic
 
 from domain.ballot import Ballot
 from domain.budget_round import BudgetRound
 from domain.canonical_event import FORMAT as CANONICAL_EVENT_FORMAT
 from domain.canonical_event import canonical_document, canonical_json
+from domain.event_topics import topics_of
 from service.application import software_version
 from service.checkpoints import list_checkpoints, published_checkpoint, published_key
 from service.merkle_store import leaves
 
 FORMAT = "buurtbudget-audit-export/1"
 PAGE = 2000
-BALLOT_TOPICS = {get_topic(Ballot.Issued), get_topic(Ballot.Cast)}  # type: ignore[attr-defined]
-VOTING_OPENED = get_topic(BudgetRound.VotingOpened)  # type: ignore[attr-defined]
-VOTING_CLOSED = get_topic(BudgetRound.VotingClosed)  # type: ignore[attr-defined]
+BALLOT_TOPICS = set(topics_of(Ballot.Issued, Ballot.Cast))  # type: ignore[attr-defined]
+VOTING_OPENED = topics_of(BudgetRound.VotingOpened)  # type: ignore[attr-defined]
+VOTING_CLOSED = topics_of(BudgetRound.VotingClosed)  # type: ignore[attr-defined]
 
 
 def export_lines(runtime: Any, *, seal_open_ballots: bool = True) -> Iterator[bytes]:
@@ -73,10 +73,10 @@ def _rounds_open_for_voting(recorder: Any, last: int) -> set[UUID]:
     start = 1
     while start <= last:
         page = recorder.select_notifications(
-            start=start, limit=PAGE, stop=last, topics=[VOTING_OPENED, VOTING_CLOSED]
+            start=start, limit=PAGE, stop=last, topics=VOTING_OPENED + VOTING_CLOSED
         )
         for n in page:
-            (open_rounds.add if n.topic == VOTING_OPENED else open_rounds.discard)(n.originator_id)
+            (open_rounds.add if n.topic in VOTING_OPENED else open_rounds.discard)(n.originator_id)
         if len(page) < PAGE:
             break
         start = page[-1].id + 1

@@ -22,11 +22,13 @@ from eventsourcing.persistence import (
     StoredEvent,
     UUIDAsHex,
 )
-from eventsourcing.utils import get_topic
 
+# Every aggregate module, so that the stored topics of all their events resolve on replay.
+from domain import municipality, neighbourhood, proposal  # noqa: F401
 from domain.ballot import Ballot
 from domain.budget_round import BudgetRound
 from domain.canonical_event import canonical_parts
+from domain.event_topics import topics_of
 from domain.merkle_log import MerkleFrontier, leaf_hash
 from domain.round_result import comparable, count_round
 from service.audit_export import FORMAT
@@ -40,9 +42,9 @@ from service.signed_note import (
     verify_cosignature,
 )
 
-BALLOT_CAST = get_topic(Ballot.Cast)  # type: ignore[attr-defined]
-VOTING_CLOSED = get_topic(BudgetRound.VotingClosed)  # type: ignore[attr-defined]
-TALLY_RECORDED = get_topic(BudgetRound.TallyRecorded)  # type: ignore[attr-defined]
+BALLOT_CAST = set(topics_of(Ballot.Cast))  # type: ignore[attr-defined]
+VOTING_CLOSED = set(topics_of(BudgetRound.VotingClosed))  # type: ignore[attr-defined]
+TALLY_RECORDED = set(topics_of(BudgetRound.TallyRecorded))  # type: ignore[attr-defined]
 
 
 @dataclass
@@ -310,19 +312,19 @@ class _Verifier:
         self.counting(position, event["topic"], domain_event)
 
     def counting(self, position: int | None, topic: str, domain_event: Any) -> None:
-        if topic == BALLOT_CAST:
+        if topic in BALLOT_CAST:
             round_id = domain_event.round_id
             if round_id not in self.closed_ballots:
                 self.ballots.setdefault(round_id, {})[domain_event.originator_id] = (
                     domain_event.originator_version, dict(domain_event.choices)
                 )
-        elif topic == VOTING_CLOSED:
+        elif topic in VOTING_CLOSED:
             final = self.ballots.pop(domain_event.originator_id, {})
             self.closed_ballots[domain_event.originator_id] = final
             # A closed round's ballots take no more events: memory stays flat over many rounds.
             for ballot_id in final:
                 self.aggregates.pop(ballot_id, None)
-        elif topic == TALLY_RECORDED:
+        elif topic in TALLY_RECORDED:
             self.recount(position, domain_event)
 
     def recount(self, position: int | None, domain_event: Any) -> None:

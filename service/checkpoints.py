@@ -15,9 +15,9 @@ from typing import Any
 
 import sqlalchemy as sa
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
-from eventsourcing.utils import get_topic
 
 from domain.budget_round import BudgetRound
+from domain.event_topics import topics_of
 from service.config import DEFAULTS, ConfigurationError
 from service.merkle_store import checkpoints, cosignatures, stored_root, tree_size
 from domain.errors import Conflict, NotFound, RuleViolation
@@ -37,7 +37,7 @@ from service.signed_note import (
 
 # The events after which a checkpoint is made, in their transaction; the reason names the event.
 CHECKPOINT_EVENTS = {
-    get_topic(cls): name
+    topic: name
     for name, cls in {
         "submissions closed": BudgetRound.SubmissionsClosed,  # type: ignore[attr-defined]
         "voting opened": BudgetRound.VotingOpened,  # type: ignore[attr-defined]
@@ -47,6 +47,7 @@ CHECKPOINT_EVENTS = {
         "payout paid": BudgetRound.PayoutPaid,  # type: ignore[attr-defined]
         "round closed": BudgetRound.Closed,  # type: ignore[attr-defined]
     }.items()
+    for topic in topics_of(cls)
 }
 
 
