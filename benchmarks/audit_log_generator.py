@@ -32,7 +32,8 @@ from service.audit_verify import event_mapper
 from service.checkpoints import CheckpointSigner
 from service.signed_note import public_key_pem
 
-OFFICIAL, SECOND = "official:anna", "official:bram"
+# Four eyes: one official requests, another approves, a third marks paid.
+OFFICIAL, SECOND, THIRD = "official:anna", "official:bram", "official:carla"
 PROPOSALS = 10
 EVENTS_PER_VOTER = 2.1  # issued, cast, and one in ten cast again
 
@@ -164,7 +165,7 @@ def play_round(out: ExportWriter, rng: random.Random, municipality: Municipality
             reference="F-1", description="", actor=OFFICIAL,
         )
         budget_round.approve_payout(payout_id=payout_id, actor=SECOND)
-        budget_round.mark_payout_paid(payout_id=payout_id, bank_reference="BANK", actor=OFFICIAL)
+        budget_round.mark_payout_paid(payout_id=payout_id, bank_reference="BANK", actor=THIRD)
         out.emit(budget_round)
         out.checkpoint("payout paid")
         budget_round.release_unspent(proposal_id=winner["proposal_id"], actor=OFFICIAL)
