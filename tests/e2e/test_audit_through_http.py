@@ -46,7 +46,7 @@ def run_round_to_the_end(api: Api) -> str:
         "proposal_id": pids[0], "amount": 150_000, "payee_name": "Houtwerk BV", "iban": IBAN,
         "reference": "INV-1"}, who="anna", expect=201)
     api.post(f"{path}/payouts/{payout['payout_id']}/approve", who="bram")
-    api.post(f"{path}/payouts/{payout['payout_id']}/paid", {"bank_reference": "BANK-1"}, who="anna")
+    api.post(f"{path}/payouts/{payout['payout_id']}/paid", {"bank_reference": "BANK-1"}, who="cas")
     for pid in pids:  # both won (4,500.00 of 5,000.00)
         api.post(f"/proposals/{pid}/complete", {"report": "done"}, who="anna")
     api.post(f"{path}/close", {"destination": "Algemene middelen"}, who="anna")
