@@ -11,6 +11,7 @@ import click
 
 from domain.errors import BudgetError
 from domain.voting import DEFAULT_TIE_BREAK, TALLY_COMPLETIONS, TALLY_RULES
+from service.cli_audit import audit_command
 from service.cli_tally import tally_command
 from service.config import load_settings
 from service.principal import ROLES
@@ -52,6 +53,7 @@ def cli(ctx: click.Context, database_url: str | None) -> None:
 
 
 cli.add_command(tally_command)
+cli.add_command(audit_command)
 
 
 def main() -> None:
@@ -65,9 +67,11 @@ def main() -> None:
 @cli.command()
 @pass_state
 def init(state: State) -> None:
-    """Create the event store, read-model and token tables (safe to run again)."""
+    """Create the event store, read-model and token tables and the keys (safe to run again)."""
     rt = state.runtime(create_tables=True)
     click.echo(f"initialised {rt.storage.kind} store: {state.settings['DATABASE_URL']}")
+    click.echo(f"audit log signing key: {state.settings['AUDIT_KEY_FILE']} "
+               f"(publish its public key: {rt.checkpoint_signer.verifier_key})")
 
 
 @cli.group()

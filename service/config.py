@@ -21,6 +21,8 @@ ENVIRONMENT_KEYS = {
     "TRUSTED_PROXIES": "BUURTBUDGET_TRUSTED_PROXIES",
     "API_CONTENT_SECURITY_POLICY": "BUURTBUDGET_API_CONTENT_SECURITY_POLICY",
     "PAGE_CONTENT_SECURITY_POLICY": "BUURTBUDGET_PAGE_CONTENT_SECURITY_POLICY",
+    "AUDIT_KEY_FILE": "BUURTBUDGET_AUDIT_KEY_FILE",
+    "AUDIT_LOG_NAME": "BUURTBUDGET_AUDIT_LOG_NAME",
 }
 DEFAULTS: dict[str, Any] = {
     "DATABASE_URL": DEFAULT_DATABASE_URL,
@@ -41,6 +43,11 @@ DEFAULTS: dict[str, Any] = {
     "PAGE_CONTENT_SECURITY_POLICY": "default-src 'self'; script-src 'self'; style-src 'self'; "
     "img-src 'self' data:; font-src 'self'; connect-src 'self'; object-src 'none'; "
     "base-uri 'self'; form-action 'self'; frame-ancestors 'none'",
+    # The Ed25519 key that signs checkpoints of the audit log; kept outside the database so that
+    # someone who can rewrite the database still cannot sign a rewritten history.
+    "AUDIT_KEY_FILE": "buurtbudget-audit.key",
+    # The origin line of every checkpoint and the name of the signing key (C2SP tlog-checkpoint).
+    "AUDIT_LOG_NAME": "buurtbudget.local/audit-log",
 }
 
 

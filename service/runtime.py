@@ -16,8 +16,10 @@ import sqlalchemy as sa
 from projections.catalogue import build_projector
 from projections.tracking import Projector
 from service.application import BuurtbudgetApplication
+from service.checkpoints import signer_of
 from service.config import secret_key_of, storage_of
 from service.event_store import EventStore, TransactionWriter
+from service.merkle_store import MerkleLeafWriter
 from service.token_store import token_metadata
 
 
@@ -31,7 +33,10 @@ class Runtime:
     ):
         storage = storage_of(settings)
         self.storage = storage
-        self.event_store = EventStore(storage, writers=transaction_writers)
+        self.checkpoint_signer = signer_of(settings, create=create_tables)
+        # Every stored event is a leaf of the tamper-evident log, written in its transaction.
+        audit_log = [MerkleLeafWriter(self.checkpoint_signer)] if storage.kind != "memory" else []
+        self.event_store = EventStore(storage, writers=[*audit_log, *transaction_writers])
         self.application = BuurtbudgetApplication(
             event_store=self.event_store,
             secret_key=secret_key_of(settings, create=create_tables),

@@ -60,7 +60,10 @@ def postgres_schema(postgres_check: str | None) -> Iterator[str]:
 
 def settings_for(backend: str, directory: Path, schema: str | None) -> dict[str, Any]:
     """Explicit settings for one fresh database (no os.environ involved)."""
-    common = {"SECRET_KEY": "test-secret-key", "KEY_FILE": str(directory / "unused.key")}
+    common = {
+        "SECRET_KEY": "test-secret-key", "KEY_FILE": str(directory / "unused.key"),
+        "AUDIT_KEY_FILE": str(directory / "audit.key"),
+    }
     if backend == "sqlite":
         return {"DATABASE_URL": f"sqlite:///{directory / 'buurtbudget.db'}", **common}
     return {"DATABASE_URL": POSTGRES_URL, "DATABASE_SCHEMA": schema, **common}

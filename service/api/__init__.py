@@ -1,5 +1,6 @@
 """The REST API under /api/v1: one blueprint per resource, schemas beside their views."""
 from service.api.audit import blp as audit
+from service.api.audit_log import blp as audit_log
 from service.api.health import blp as health
 from service.api.payouts import blp as payouts
 from service.api.places import blp as places
@@ -8,4 +9,4 @@ from service.api.rounds import blp as rounds
 from service.api.tokens import blp as tokens
 from service.api.voting import blp as voting
 
-BLUEPRINTS = [health, places, rounds, proposals, voting, payouts, audit, tokens]
+BLUEPRINTS = [health, places, rounds, proposals, voting, payouts, audit, audit_log, tokens]

@@ -1,4 +1,4 @@
-"""GET /healthz: is the store reachable, and how far does each read model lag the log."""
+"""GET /healthz: is the store reachable, how far does each read model lag the log, is the log intact."""
 from __future__ import annotations
 
 import sqlalchemy.exc
@@ -6,7 +6,9 @@ from eventsourcing.persistence import PersistenceError
 
 from service.api.common import Blueprint
 from service.config import ConfigurationError
+from service.auth import caller
 from service.extension import runtime
+from service.queries.audit_log import log_health
 
 UNREACHABLE = (sqlalchemy.exc.SQLAlchemyError, PersistenceError, ConfigurationError, OSError)
 
@@ -20,14 +22,17 @@ def healthz():
     try:
         rt = runtime()
         lags = rt.projector.lag()
+        audit_log = log_health(rt, caller())
     except UNREACHABLE as error:
         return {
             "code": 503, "status": "Service Unavailable",
             "message": f"the store is not reachable: {error}",
         }, 503
     return {
-        "status": "ok",
+        # Still 200: the service answers; "audit-failed" tells monitoring the log needs a look.
+        "status": "ok" if audit_log["ok"] else "audit-failed",
         "store": rt.storage.kind,
         "log_position": rt.projector.log_position(),
         "projections": {lag.name: {"position": lag.position, "behind": lag.behind} for lag in lags},
+        "audit_log": audit_log,
     }

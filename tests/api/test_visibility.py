@@ -106,6 +106,16 @@ def test_each_principal_sees_what_the_visibility_rules_allow(api, rounds):
                                                             auditor=True, admin=403)),
         ("/tokens", counted, each(public=401, official=403, auditor=403,
                                   admin=len(TOKEN_NAMES))),
+        # The tamper-evident log: hashes and signatures for anyone, the export for auditors.
+        ("/audit/export", lambda body: body is None, each(public=401, official=403,
+                                                          auditor=True, admin=403)),
+        ("/audit/public-key", lambda body: "verifier_key" in body, everyone(True)),
+        ("/audit/checkpoints", lambda body: bool(body["checkpoints"]), everyone(True)),
+        ("/audit/proofs/inclusion?position=0", lambda body: bool(body["proof"]), everyone(True)),
+        ("/audit/proofs/consistency?first=1", lambda body: bool(body["proof"]), everyone(True)),
+        (f"/audit/money-trail/{winner}", lambda body: "iban" in str(body), everyone(False)),
+        (f"/audit/money-trail/{rejected}", bool, each(public=404, official=True, auditor=True,
+                                                      admin=404)),
         # What anyone may read.
         (decided.url, lambda body: body["paid"], everyone(10_000)),
         (f"{decided.url}/results", lambda body: sorted(p["proposal_id"] for p in body["proposals"]),

@@ -100,6 +100,7 @@ def test_the_cli_imports_verifies_and_exports(settings: dict, tmp_path: Path) ->
     runner = CliRunner()
     env = {"BUURTBUDGET_DATABASE_URL": settings["DATABASE_URL"],
            "BUURTBUDGET_SECRET_KEY": settings["SECRET_KEY"],
+           "BUURTBUDGET_AUDIT_KEY_FILE": settings["AUDIT_KEY_FILE"],
            "BUURTBUDGET_DATABASE_SCHEMA": settings.get("DATABASE_SCHEMA") or ""}
     imported = runner.invoke(
         cli, ["import-pabulib", str(PABULIB / "netherlands_assen_2024_.pb"), "--rule", "mes",

@@ -1,0 +1,301 @@
+"""Where the Merkle log lives in the database: one leaf per stored event and every complete subtree.
+
+Leaves are appended by `MerkleLeafWriter` inside the event store's own transaction (the event-store
+seam calls it with that transaction's cursor), so an event is never acknowledged without its leaf,
+and a rolled-back write leaves neither. Positions are dense (0, 1, 2, ...) and in notification-id
+order: writers are serialised by the store (SQLite's write lock, PostgreSQL's table lock on the
+events). Each complete subtree closed by a new leaf is stored too (about one per leaf), so roots and
+proofs at any size need O(log n) rows, fetched in one query per level kind.
+"""
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol, TypeVar
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.schema import CreateTable
+
+from domain.canonical_event import canonical_event_bytes
+from domain.merkle_log import (
+    NodeId,
+    SubtreeHash,
+    ProofError,
+    consistency_proof,
+    inclusion_proof,
+    leaf_hash,
+    node_hash,
+    frontier_of,
+    nodes_completed_by,
+    nodes_needed_for,
+    root,
+)
+
+T = TypeVar("T")
+metadata = sa.MetaData()
+
+leaves = sa.Table(
+    "audit_leaves",
+    metadata,
+    sa.Column("position", sa.BigInteger, primary_key=True, autoincrement=False),
+    sa.Column("notification_id", sa.BigInteger, nullable=False, unique=True),
+    sa.Column("leaf_hash", sa.LargeBinary(32), nullable=False),
+)
+
+# Complete subtrees of level >= 1: (level, index) covers leaves [index * 2**level, (index+1) * 2**level).
+nodes = sa.Table(
+    "audit_nodes",
+    metadata,
+    sa.Column("level", sa.SmallInteger, primary_key=True, autoincrement=False),
+    sa.Column("node_index", sa.BigInteger, primary_key=True, autoincrement=False),
+    sa.Column("hash", sa.LargeBinary(32), nullable=False),
+)
+
+# Signed checkpoints (service/checkpoints.py): some are written by the leaf writer, in the
+# transaction of the event that calls for them.
+checkpoints = sa.Table(
+    "audit_checkpoints",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("tree_size", sa.BigInteger, nullable=False),
+    sa.Column("root_hash", sa.LargeBinary(32), nullable=False),
+    sa.Column("created_at", sa.String(40), nullable=False),
+    sa.Column("reason", sa.String(200), nullable=False),
+    sa.Column("note", sa.Text, nullable=False),
+)
+
+# Witnesses' cosignatures of checkpoints (C2SP tlog-cosignature), as they sent them.
+cosignatures = sa.Table(
+    "audit_cosignatures",
+    metadata,
+    sa.Column("checkpoint_id", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("witness_key", sa.String(200), primary_key=True),
+    sa.Column("signed_at", sa.BigInteger, nullable=False),
+    sa.Column("cosignature", sa.Text, nullable=False),
+)
+
+# Outcomes of `audit verify --database`, the last of which /healthz reports.
+verifications = sa.Table(
+    "audit_verifications",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("verified_at", sa.String(40), nullable=False),
+    sa.Column("ok", sa.Boolean, nullable=False),
+    sa.Column("tree_size", sa.BigInteger, nullable=False),
+    sa.Column("finding", sa.Text, nullable=True),
+)
+
+
+def stored_event_leaf(topic: str, originator_id: Any, originator_version: int, state: bytes) -> bytes:
+    return leaf_hash(canonical_event_bytes(topic, originator_id, originator_version, state))
+
+
+class CheckpointMaker(Protocol):
+    def reasons(self, topics: Sequence[str]) -> list[str]: ...
+
+    def checkpoint(self, size: int, root_hash: bytes, reason: str) -> dict[str, Any]: ...
+
+
+class MerkleLeafWriter:
+    """Appends the leaves (and closed subtrees) of newly stored events in the events' transaction.
+
+    A transaction writer of the event store (service/event_store.py). With a checkpoint maker,
+    events that call for a checkpoint get one in the same transaction.
+    """
+
+    def __init__(self, checkpoints: CheckpointMaker | None = None) -> None:
+        self.checkpoints = checkpoints
+        self._frontier: tuple[int, dict[NodeId, bytes]] = (-1, {})
+
+    def create_tables(self, transaction: Any) -> None:
+        dialect = _DIALECTS[transaction.backend]
+        for table in metadata.sorted_tables:
+            placed = table.to_metadata(sa.MetaData(), schema=transaction.schema)
+            ddl = CreateTable(placed, if_not_exists=True).compile(dialect=dialect)
+            transaction.cursor.execute(str(ddl))
+
+    def write(
+        self, transaction: Any, stored_events: Sequence[Any], notification_ids: Sequence[int]
+    ) -> None:
+        if not stored_events:
+            return
+        sql = _statements(transaction)
+        cursor = transaction.cursor
+        cursor.execute(sql.max_position)
+        last = _first_column(cursor.fetchone())
+        position = 0 if last is None else last + 1
+        written = self._frontier_at(cursor, sql, position)
+
+        def subtree(level: int, index: int) -> bytes:
+            return written[(level, index)]
+
+        for stored, notification_id in zip(stored_events, notification_ids, strict=True):
+            leaf = stored_event_leaf(
+                stored.topic, stored.originator_id, stored.originator_version, stored.state
+            )
+            cursor.execute(sql.insert_leaf, (position, notification_id, leaf))
+            written[(0, position)] = leaf
+            for level, index in nodes_completed_by(position):
+                hashed = node_hash(subtree(level - 1, 2 * index), subtree(level - 1, 2 * index + 1))
+                written[(level, index)] = hashed
+                cursor.execute(sql.insert_node, (level, index, hashed))
+            position += 1
+        if self.checkpoints is not None:
+            reasons = self.checkpoints.reasons([e.topic for e in stored_events])
+            if reasons:
+                row = self.checkpoints.checkpoint(
+                    position, root(position, subtree), ", ".join(reasons)
+                )
+                cursor.execute(sql.insert_checkpoint, tuple(row[c] for c in CHECKPOINT_COLUMNS))
+        self._frontier = (position, {node: written[node] for node in frontier_of(position)})
+
+    def _frontier_at(self, cursor: Any, sql: _Statements, size: int) -> dict[NodeId, bytes]:
+        """The complete subtrees on the right edge of the tree of `size` leaves.
+
+        They are all a new leaf needs (its left siblings) and all a root needs. This process'
+        last write left them in memory; they are still current only if nobody appended since,
+        which the size read in this transaction tells (positions are dense and append-only), so a
+        rolled-back write or another process' write makes this read them again, in one query.
+        """
+        cached_size, cached = self._frontier
+        if cached_size == size:
+            return dict(cached)
+        wanted = frontier_of(size)
+        if not wanted:
+            return {}
+        cursor.execute(sql.select_subtrees(wanted))
+        found = {(int(r[0]), int(r[1])): bytes(r[2]) for r in map(_row_values, cursor.fetchall())}
+        if len(found) != len(wanted):
+            raise RuntimeError(f"the audit log is missing subtrees of its right edge at {size}")
+        return found
+
+
+CHECKPOINT_COLUMNS = ("tree_size", "root_hash", "created_at", "reason", "note")
+_DIALECTS = {"sqlite": sqlite.dialect(), "postgresql": postgresql.dialect()}
+
+
+@dataclass(frozen=True)
+class _Statements:
+    max_position: str
+    insert_leaf: str
+    insert_node: str
+    leaves_table: str
+    nodes_table: str
+    insert_checkpoint: str
+
+    def select_subtrees(self, wanted: Iterable[NodeId]) -> str:
+        return subtrees_query(self.leaves_table, self.nodes_table, wanted)
+
+
+@functools.lru_cache(maxsize=64)
+def _statements_for(backend: str, leaves_table: str, nodes_table: str, checkpoints_table: str
+                    ) -> _Statements:
+    mark = "?" if backend == "sqlite" else "%s"
+    return _Statements(
+        max_position=f"SELECT MAX(position) AS p FROM {leaves_table}",
+        insert_leaf=(
+            f"INSERT INTO {leaves_table} (position, notification_id, leaf_hash) "
+            f"VALUES ({mark}, {mark}, {mark})"
+        ),
+        insert_node=(
+            f"INSERT INTO {nodes_table} (level, node_index, hash) VALUES ({mark}, {mark}, {mark})"
+        ),
+        leaves_table=leaves_table,
+        nodes_table=nodes_table,
+        insert_checkpoint=(
+            f"INSERT INTO {checkpoints_table} ({', '.join(CHECKPOINT_COLUMNS)}) "
+            f"VALUES ({', '.join([mark] * len(CHECKPOINT_COLUMNS))})"
+        ),
+    )
+
+
+def _statements(transaction: Any) -> _Statements:
+    return _statements_for(
+        transaction.backend, transaction.table("audit_leaves"), transaction.table("audit_nodes"),
+        transaction.table("audit_checkpoints"),
+    )
+
+
+def _row_values(row: Any) -> Sequence[Any]:
+    # The recorders hand out plain tuples (SQLite) or dict rows (PostgreSQL).
+    return list(row.values()) if isinstance(row, dict) else row
+
+
+def _first_column(row: Any) -> Any:
+    return None if row is None else _row_values(row)[0]
+
+
+def tree_size(conn: sa.Connection) -> int:
+    last = conn.execute(sa.select(sa.func.max(leaves.c.position))).scalar()
+    return 0 if last is None else last + 1
+
+
+def subtrees_query(leaves_table: str, nodes_table: str, wanted: Iterable[NodeId]) -> str:
+    """SQL for the hashes of these complete subtrees: rows of (level, index, hash).
+
+    Plain SQL with integer literals (never caller input: the indexes are computed here): built
+    as SQLAlchemy expressions, the varying IN lists cost more than the query itself, and a
+    tuple IN would scan the table on SQLite. One index range per level.
+    """
+    by_level: dict[int, list[int]] = {}
+    for level, index in wanted:
+        by_level.setdefault(int(level), []).append(int(index))
+    parts = []
+    if 0 in by_level:
+        positions = ",".join(map(str, by_level.pop(0)))
+        parts.append(f"SELECT 0, position, leaf_hash FROM {leaves_table} "
+                     f"WHERE position IN ({positions})")
+    if by_level:
+        ranges = " OR ".join(
+            f"(level = {level} AND node_index IN ({','.join(map(str, indexes))}))"
+            for level, indexes in by_level.items()
+        )
+        parts.append(f"SELECT level, node_index, hash FROM {nodes_table} WHERE {ranges}")
+    return " UNION ALL ".join(parts)
+
+
+def fetch_subtrees(conn: sa.Connection, wanted: Iterable[NodeId]) -> dict[NodeId, bytes]:
+    """The stored hashes of these complete subtrees, in one query."""
+    wanted = list(wanted)
+    if not wanted:
+        return {}
+    rows = conn.exec_driver_sql(subtrees_query(leaves.name, nodes.name, wanted))
+    return {(level, index): bytes(h) for level, index, h in rows}
+
+
+def computed_from_store(conn: sa.Connection, compute: Callable[[SubtreeHash], T]) -> T:
+    """Run a tree computation over the stored subtrees it needs, fetched in one query."""
+    stored = fetch_subtrees(conn, nodes_needed_for(compute))
+
+    def subtree(level: int, index: int) -> bytes:
+        try:
+            return stored[(level, index)]
+        except KeyError:
+            raise ProofError(f"the log has no subtree ({level}, {index})") from None
+
+    return compute(subtree)
+
+
+def stored_root(conn: sa.Connection, size: int) -> bytes:
+    return computed_from_store(conn, lambda subtree: root(size, subtree))
+
+
+def stored_inclusion_proof(conn: sa.Connection, index: int, size: int) -> list[bytes]:
+    return computed_from_store(conn, lambda subtree: inclusion_proof(index, size, subtree))
+
+
+def stored_consistency_proof(conn: sa.Connection, first: int, second: int) -> list[bytes]:
+    return computed_from_store(conn, lambda subtree: consistency_proof(first, second, subtree))
+
+
+def leaf_at_notification(conn: sa.Connection, notification_id: int) -> tuple[int, bytes] | None:
+    """The position and leaf hash of a stored event, by its notification id."""
+    row = conn.execute(
+        sa.select(leaves.c.position, leaves.c.leaf_hash).where(
+            leaves.c.notification_id == notification_id
+        )
+    ).first()
+    return None if row is None else (row.position, bytes(row.leaf_hash))
+

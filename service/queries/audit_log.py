@@ -1,0 +1,165 @@
+"""Public reads of the tamper-evident log: the signing key, signed checkpoints and Merkle proofs.
+
+All of them reveal hashes, sizes and signatures only, never an event's contents, so they are
+public: anyone holding a checkpoint can ask for the proof that a later one extends it.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+
+from domain.errors import NotFound, RuleViolation
+from service import checkpoints as checkpoints_store
+from service.audit_export import export_lines
+from service.checkpoints import published_checkpoint, published_key
+from domain import merkle_log
+from service.merkle_store import (
+    computed_from_store,
+    leaf_at_notification,
+    leaves,
+    stored_root,
+    tree_size,
+    verifications,
+)
+from service.principal import Principal
+from service.queries.visibility import EVENT_LOG_READERS
+from service.runtime import Runtime
+
+
+def public_key(rt: Runtime, principal: Principal) -> dict[str, Any]:
+    """The key that signs checkpoints (public)."""
+    return published_key(rt.checkpoint_signer)
+
+
+def latest_checkpoint(rt: Runtime, principal: Principal) -> dict[str, Any]:
+    with rt.engine.connect() as conn:
+        row = checkpoints_store.latest_checkpoint(conn)
+    if row is None:
+        raise NotFound("no checkpoint has been signed yet")
+    return published_checkpoint(row)
+
+
+def cosign_checkpoint(
+    rt: Runtime, principal: Principal, checkpoint_id: int, *, witness_key: str, cosignature: str
+) -> dict[str, Any]:
+    """A witness's cosignature, kept with the checkpoint once it verifies."""
+    return published_checkpoint(
+        checkpoints_store.add_cosignature(rt.engine, checkpoint_id, witness_key, cosignature)
+    )
+
+
+def checkpoints(
+    rt: Runtime, principal: Principal, *, after: int = 0, limit: int = 100
+) -> dict[str, Any]:
+    with rt.engine.connect() as conn:
+        found = checkpoints_store.list_checkpoints(conn, after=after, limit=limit)
+        rows = [published_checkpoint(r) for r in found]
+        size = tree_size(conn)
+    return {
+        "checkpoints": rows,
+        "next_after": rows[-1]["id"] if len(rows) == limit else None,
+        "tree_size": size,
+    }
+
+
+def _size_within(conn: Any, requested: int | None, field: str) -> int:
+    current = tree_size(conn)
+    if requested is None:
+        return current
+    if requested > current:
+        raise RuleViolation(f"the log has {current} entries, not {requested}", field=field)
+    return requested
+
+
+def inclusion_proof(
+    rt: Runtime, principal: Principal, *, position: int | None, notification_id: int | None, size: int | None
+) -> dict[str, Any]:
+    """The audit path of one entry (by log position or notification id) in a tree of `size`."""
+    with rt.engine.connect() as conn:
+        if notification_id is not None:
+            found = leaf_at_notification(conn, notification_id)
+            if found is None:
+                raise NotFound(f"no log entry with notification id {notification_id}")
+            position, leaf = found
+        else:
+            row = conn.execute(
+                leaves.select().where(leaves.c.position == position)
+            ).first()
+            if row is None:
+                raise NotFound(f"no log entry at position {position}")
+            notification_id, leaf = row.notification_id, bytes(row.leaf_hash)
+        size = _size_within(conn, size, "tree_size")
+        if position >= size:
+            raise RuleViolation(
+                f"entry {position} is not in the tree of {size} entries", field="tree_size"
+            )
+        proof, root_hash = computed_from_store(conn, lambda subtree: (
+            merkle_log.inclusion_proof(position, size, subtree), merkle_log.root(size, subtree)
+        ))
+    return {
+        "position": position, "notification_id": notification_id, "tree_size": size,
+        "leaf_hash": leaf.hex(), "root_hash": root_hash.hex(), "proof": [h.hex() for h in proof],
+    }
+
+
+def consistency_proof(
+    rt: Runtime, principal: Principal, *, first: int, second: int | None
+) -> dict[str, Any]:
+    """The proof that the tree of `second` entries extends the tree of `first` entries."""
+    with rt.engine.connect() as conn:
+        second = _size_within(conn, second, "second")
+        if first > second:
+            raise RuleViolation(f"first ({first}) is larger than second ({second})", field="first")
+        proof, first_root, second_root = computed_from_store(conn, lambda subtree: (
+            merkle_log.consistency_proof(first, second, subtree) if first else [],
+            merkle_log.root(first, subtree), merkle_log.root(second, subtree),
+        ))
+    return {
+        "first": first, "second": second, "first_root": first_root.hex(),
+        "second_root": second_root.hex(), "proof": [h.hex() for h in proof],
+    }
+
+
+def export(rt: Runtime, principal: Principal) -> Iterator[bytes]:
+    """The whole log in the audit export format, line by line (auditors)."""
+    principal.require(*EVENT_LOG_READERS)
+    return export_lines(rt)
+
+
+def record_verification(rt: Runtime, ok: bool, tree_size: int, finding: str | None) -> None:
+    """Keep the outcome of a verification of the live store, for /healthz."""
+    with rt.engine.begin() as conn:
+        conn.execute(verifications.insert().values(
+            verified_at=datetime.now(UTC).isoformat(), ok=ok, tree_size=tree_size, finding=finding,
+        ))
+
+
+def log_health(rt: Runtime, principal: Principal) -> dict[str, Any]:
+    """A quick look at the log (public): does the newest checkpoint still match the stored tree,
+    and how did the last full verification of the store end?
+
+    The quick look catches a rewritten or cut tree; only a full verification (`buurtbudget audit
+    verify --database`, e.g. nightly) recomputes every leaf from its event.
+    """
+    with rt.engine.connect() as conn:
+        latest = checkpoints_store.latest_checkpoint(conn)
+        size = tree_size(conn)
+        matches = latest is None or (
+            latest["tree_size"] <= size
+            and stored_root(conn, latest["tree_size"]) == bytes(latest["root_hash"])
+        )
+        last = conn.execute(
+            sa.select(verifications).order_by(verifications.c.id.desc()).limit(1)
+        ).first()
+    return {
+        "ok": matches and (last is None or last.ok),
+        "tree_size": size,
+        "latest_checkpoint_matches": matches,
+        "last_verification": None if last is None else {
+            "verified_at": last.verified_at, "ok": last.ok, "tree_size": last.tree_size,
+            "finding": last.finding,
+        },
+    }
