@@ -6,7 +6,7 @@ import uuid
 
 from service.runtime import Runtime
 
-READ_MODELS = {"audit_trail", "ballots", "payouts", "places", "proposals", "rounds"}
+READ_MODELS = {"audit_trail", "ballots", "ledger", "payouts", "places", "proposals", "rounds"}
 UNDOCUMENTED = {"static", "api-docs.openapi_json"}
 
 
