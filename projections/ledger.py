@@ -183,9 +183,11 @@ class LedgerScope:
 LINE_ORDER = (ledger_lines.c.position, ledger_lines.c.line_number)
 
 
-def iter_lines(conn: sa.Connection, scope: LedgerScope, *, chunk: int = 5000) -> Iterator[dict[str, Any]]:
-    """The scope's lines in document order, read in chunks so memory stays flat."""
-    query = sa.select(ledger_lines).where(*scope.where()).order_by(*LINE_ORDER)
+def iter_lines(
+    conn: sa.Connection, scope: LedgerScope, *, extra: tuple[Any, ...] = (), chunk: int = 5000
+) -> Iterator[dict[str, Any]]:
+    """The scope's lines in document order (and `extra` conditions), read in chunks."""
+    query = sa.select(ledger_lines).where(*scope.where(), *extra).order_by(*LINE_ORDER)
     for row in conn.execute(query.execution_options(yield_per=chunk)).mappings():
         yield dict(row)
 

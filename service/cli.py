@@ -12,6 +12,7 @@ import click
 from domain.errors import BudgetError
 from domain.voting import DEFAULT_TIE_BREAK, TALLY_COMPLETIONS, TALLY_RULES
 from service.auth import ROLES, create_token, list_tokens, revoke_token
+from service.cli_ledger import ledger_group
 from service.cli_tally import tally_command
 from service.config import load_settings
 from service.runtime import Runtime
@@ -51,6 +52,7 @@ def cli(ctx: click.Context, database_url: str | None) -> None:
 
 
 cli.add_command(tally_command)
+cli.add_command(ledger_group)
 
 
 def main() -> None:

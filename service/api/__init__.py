@@ -1,6 +1,7 @@
 """The REST API under /api/v1: one blueprint per resource, schemas beside their views."""
 from service.api.audit import blp as audit
 from service.api.health import blp as health
+from service.api.ledger import blp as ledger
 from service.api.payouts import blp as payouts
 from service.api.places import blp as places
 from service.api.proposals import blp as proposals
@@ -8,4 +9,4 @@ from service.api.rounds import blp as rounds
 from service.api.tokens import blp as tokens
 from service.api.voting import blp as voting
 
-BLUEPRINTS = [health, places, rounds, proposals, voting, payouts, audit, tokens]
+BLUEPRINTS = [health, places, rounds, proposals, voting, payouts, audit, ledger, tokens]

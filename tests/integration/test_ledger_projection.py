@@ -2,11 +2,15 @@
 trial balances and statements that agree with the rounds' own balances."""
 from __future__ import annotations
 
+import csv
+import io
+import json
 from collections.abc import Callable
 from datetime import date, timedelta
 from typing import Any
 
 import pytest
+from click.testing import CliRunner
 
 from domain.ledger import ACCOUNTS, Ledger
 from projections.ledger import (
@@ -17,6 +21,8 @@ from projections.ledger import (
     trial_balance,
 )
 from projections.rounds import get_round
+from service.cli import cli
+from service.ledger_export import FORMATS
 from service.runtime import Runtime
 from tests.integration.conftest import OFFICIAL, SECOND_OFFICIAL, DrivenRound, dump_read_models
 
@@ -124,3 +130,53 @@ def test_the_ledger_rebuilds_to_the_same_rows(runtime: Runtime, paid_and_closed)
 
     assert dump_read_models(runtime.engine, [ledger_lines]) == before
     assert len(before["rm_ledger_lines"]) > 20
+
+
+def run_cli(settings: dict[str, Any], *args: str) -> Any:
+    env = {"BUURTBUDGET_DATABASE_URL": settings["DATABASE_URL"],
+           "BUURTBUDGET_SECRET_KEY": settings["SECRET_KEY"],
+           "BUURTBUDGET_DATABASE_SCHEMA": settings.get("DATABASE_SCHEMA") or ""}
+    return CliRunner().invoke(cli, list(args), env=env)
+
+
+def test_the_command_line_exports_a_round_in_every_format(
+    runtime: Runtime, settings, paid_and_closed, tmp_path
+) -> None:
+    rid = str(paid_and_closed.round_id)
+    for fmt in sorted(FORMATS):
+        output = tmp_path / f"ledger.{fmt}"
+        done = run_cli(settings, "ledger", "export", "--format", fmt, "--round", rid,
+                       "--output", str(output))
+        assert done.exit_code == 0, done.output
+        assert output.stat().st_size > 500
+
+    rows = list(csv.DictReader(io.StringIO((tmp_path / "ledger.csv").read_text())))
+    with runtime.reading() as conn:
+        assert len(rows) == len(list(iter_lines(conn, LedgerScope(round_id=rid))))
+
+
+def test_the_command_line_prints_the_trial_balance(runtime: Runtime, settings, paid_and_closed) -> None:
+    done = run_cli(settings, "ledger", "trial-balance", "--round", str(paid_and_closed.round_id),
+                   "--json")
+
+    assert done.exit_code == 0, done.output
+    trial = json.loads(done.output)
+    assert trial["total_debit"] == trial["total_credit"]
+    assert {row["account"]: row["closing"] for row in trial["accounts"]}["4900"] == 3_100_00
+
+
+def test_the_command_line_refuses_bad_input_and_writes_nothing(settings, paid_and_closed, tmp_path):
+    output = tmp_path / "nothing.csv"
+    missing = "00000000-0000-0000-0000-000000000000"
+    cases = [
+        (["--format", "xls"], 2),
+        (["--format", "csv", "--round", "r-1"], 2),
+        (["--format", "csv", "--from", "2026-02-30"], 2),
+        (["--format", "csv", "--round", missing, "--municipality", missing], 2),
+        (["--format", "csv", "--round", missing], 1),
+        (["--format", "csv", "--from", "2026-05-01", "--to", "2026-04-01"], 1),
+    ]
+    for args, code in cases:
+        done = run_cli(settings, "ledger", "export", *args, "--output", str(output))
+        assert done.exit_code == code, (args, done.output)
+        assert not output.exists() and not list(tmp_path.glob("*.part"))
