@@ -16,6 +16,7 @@ import sqlalchemy as sa
 from domain.budget_round import BudgetRound
 from domain.ledger import (
     ACCOUNTS,
+    MONEY_EVENTS,
     PayoutFacts,
     RoundFacts,
     Transaction,
@@ -69,10 +70,8 @@ ledger_lines = sa.Table(
     sa.Index("ix_rm_ledger_lines_round", "round_id", "booking_date"),
 )
 
-MONEY_EVENTS = (
-    R.FundsDeposited, R.TallyConfirmed, R.PayoutApproved, R.PayoutRejected,  # type: ignore[attr-defined]
-    R.PayoutPaid, R.PayoutReversed, R.UnspentReleased, R.Closed,  # type: ignore[attr-defined]
-)
+# The request is booked by its own handler, which also keeps what later payout events need.
+BOOKED_AS_THEY_ARE = tuple(e for e in MONEY_EVENTS if e is not R.PayoutRequested)  # type: ignore[attr-defined]
 
 
 def line_rows(transaction: Transaction) -> list[dict[str, Any]]:
@@ -123,7 +122,7 @@ class LedgerProjection(ReadModel):
         ))
         self._book(conn, event, position, facts)
 
-    @handles(*MONEY_EVENTS)
+    @handles(*BOOKED_AS_THEY_ARE)
     def on_money_event(self, conn: sa.Connection, event: Any, position: int) -> None:
         payout_id = getattr(event, "payout_id", None)
         payout = None
