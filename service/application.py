@@ -7,6 +7,7 @@ import secrets
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from copy import deepcopy
+from datetime import UTC, datetime
 from importlib import metadata
 from typing import Any, TypeVar
 from uuid import UUID
@@ -551,4 +552,28 @@ class BuurtbudgetApplication(Application[UUID]):
     def reverse_payout(self, round_id: UUID, payout_id: str, *, reason: str, actor: str) -> None:
         self._on_round(
             round_id, lambda r: r.reverse_payout(payout_id=payout_id, reason=reason, actor=actor)
+        )
+
+    # -- payment batches ----------------------------------------------------------------------
+
+    def export_payment_batch(
+        self, round_id: UUID, *, execution_date: str, debtor_name: str, debtor_iban: str,
+        actor: str,
+    ) -> str:
+        """Batch every approved payout not yet in a batch for a SEPA transfer; returns its id."""
+        created_at = datetime.now(UTC).replace(microsecond=0).isoformat()
+        return self._on_round(
+            round_id,
+            lambda r: r.export_payment_batch(
+                execution_date=execution_date, debtor_name=debtor_name, debtor_iban=debtor_iban,
+                created_at=created_at, actor=actor,
+            ),
+        )
+
+    def cancel_payment_batch(
+        self, round_id: UUID, batch_id: str, *, reason: str, actor: str
+    ) -> None:
+        self._on_round(
+            round_id,
+            lambda r: r.cancel_payment_batch(batch_id=batch_id, reason=reason, actor=actor),
         )

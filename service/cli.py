@@ -13,6 +13,7 @@ from domain.errors import BudgetError
 from domain.voting import DEFAULT_TIE_BREAK, TALLY_COMPLETIONS, TALLY_RULES
 from service.auth import ROLES, create_token, list_tokens, revoke_token
 from service.cli_ledger import ledger_group
+from service.cli_payouts import payouts_group
 from service.cli_tally import tally_command
 from service.config import load_settings
 from service.runtime import Runtime
@@ -53,6 +54,7 @@ def cli(ctx: click.Context, database_url: str | None) -> None:
 
 cli.add_command(tally_command)
 cli.add_command(ledger_group)
+cli.add_command(payouts_group)
 
 
 def main() -> None:

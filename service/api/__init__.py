@@ -2,6 +2,7 @@
 from service.api.audit import blp as audit
 from service.api.health import blp as health
 from service.api.ledger import blp as ledger
+from service.api.payment_batches import blp as payment_batches
 from service.api.payouts import blp as payouts
 from service.api.places import blp as places
 from service.api.proposals import blp as proposals
@@ -9,4 +10,6 @@ from service.api.rounds import blp as rounds
 from service.api.tokens import blp as tokens
 from service.api.voting import blp as voting
 
-BLUEPRINTS = [health, places, rounds, proposals, voting, payouts, audit, ledger, tokens]
+BLUEPRINTS = [
+    health, places, rounds, proposals, voting, payouts, payment_batches, audit, ledger, tokens,
+]
