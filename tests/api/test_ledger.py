@@ -99,3 +99,40 @@ def test_unknown_rounds_places_and_accounts_are_404(api, closed_round):
     api.refused("GET", f"/ledger?round_id={missing}", as_="auditor", status=404)
     api.refused("GET", f"/ledger/trial-balance?municipality_id={missing}", as_="auditor", status=404)
     api.refused("GET", "/ledger/accounts/9999", as_="auditor", status=404)
+
+
+def test_carry_over_closes_one_round_into_the_next_on_both_sides_of_the_ledger(api, rounds):
+    driven = rounds.to("execution")
+    rounds.payout(driven, driven.winners[0], 80_000)
+    for proposal_id in driven.winners:
+        driven.post(f"/proposals/{proposal_id}/complete", {"report": "done"})
+    next_round = rounds.open(title="Oosterpark 2027")
+
+    closed = driven.post("carry-over", {"to_round_id": next_round})
+    again = driven.post("carry-over", {"to_round_id": next_round})
+
+    assert closed["phase"] == again["phase"] == "closed"
+    assert closed["returned"] == 920_000
+    assert api.get(f"/rounds/{next_round}", as_="official")["deposited"] == 920_000
+    old = api.get(f"/ledger/trial-balance?round_id={driven.round_id}", as_="auditor")
+    new = api.get(f"/ledger/trial-balance?round_id={next_round}", as_="auditor")
+    assert {r["account"]: r["closing"] for r in old["accounts"]}["4900"] == 920_000
+    assert {r["account"]: r["closing"] for r in new["accounts"]}["8000"] == 920_000
+    statement = api.get(f"/ledger/accounts/8000?round_id={next_round}", as_="auditor")
+    assert statement["lines"][0]["counterparty"] == "Overgeboekt uit Oosterpark 2026"
+
+
+def test_carry_over_only_to_another_open_round_of_the_same_neighbourhood(api, rounds):
+    driven = rounds.to("execution")
+    for proposal_id in driven.winners:
+        driven.post(f"/proposals/{proposal_id}/complete", {"report": "done"})
+    elsewhere = api.post("/neighbourhoods", {
+        "municipality_id": api.get(f"/rounds/{driven.round_id}")["municipality_id"],
+        "name": "Watergraafsmeer",
+    }, status=201)["neighbourhood_id"]
+    other = api.post("/rounds", {"neighbourhood_id": elsewhere, "title": "Elders"}, status=201)
+
+    driven.refused("POST", "carry-over", {"to_round_id": other["round_id"]}, status=422,
+                   message="same neighbourhood")
+    driven.refused("POST", "carry-over", {"to_round_id": driven.round_id}, status=422)
+    driven.refused("POST", "carry-over", {"to_round_id": "nope"}, status=422)
