@@ -1,7 +1,8 @@
-"""`buurtbudget payouts ...`: SEPA payment batches of approved payouts, from the command line."""
+"""`buurtbudget payouts ...`: SEPA payment batches and bank statement reconciliation."""
 from __future__ import annotations
 
 import datetime
+import json
 import os
 from typing import Any
 from uuid import UUID
@@ -11,8 +12,10 @@ from schwifty import IBAN
 from schwifty.exceptions import SchwiftyException
 
 from domain.errors import BudgetError
+from domain.money import format_euros
 from service.auth import Principal
 from service.queries import payment_batches
+from service.reconciliation import reconcile_statement
 from service.sepa_export import PAIN_VERSIONS
 
 
@@ -75,3 +78,27 @@ def payouts_sepa(state: Any, round_id: UUID, official: str, debtor_name: str | N
         handle.write(document)
     os.replace(partial, output)
     click.echo(f"wrote {output}: payment batch {batch_id} ({version})")
+
+
+@payouts_group.command("reconcile")
+@click.argument("statement", type=click.Path(exists=True, dir_okay=False))
+@click.option("--official", required=True, help="your official name; the actor of each payment")
+@click.option("--json", "as_json", is_flag=True, help="print the report as JSON")
+@click.pass_obj
+def payouts_reconcile(state: Any, statement: str, official: str, as_json: bool) -> None:
+    """Mark paid the approved payouts a CAMT.053 statement shows booked; report every line."""
+    with open(statement, "rb") as handle:
+        document = handle.read()
+    try:
+        report = reconcile_statement(
+            state.runtime(), document, actor=Principal(official, "official").actor
+        )
+    except BudgetError as error:
+        raise click.ClickException(error.message) from None
+    if as_json:
+        click.echo(json.dumps(report, indent=2))
+        return
+    for line in report["lines"]:
+        click.echo(f"line {line['line']}: {line['outcome']}  {line['end_to_end_id'] or '-'}  "
+                   f"{format_euros(line['amount'])}  {line['booking_date'] or ''}")
+    click.echo(f"{report['paid']} payout(s) marked paid, {report['unchanged']} line(s) unchanged")

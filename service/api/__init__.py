@@ -1,5 +1,6 @@
 """The REST API under /api/v1: one blueprint per resource, schemas beside their views."""
 from service.api.audit import blp as audit
+from service.api.bank_statements import blp as bank_statements
 from service.api.health import blp as health
 from service.api.ledger import blp as ledger
 from service.api.payment_batches import blp as payment_batches
@@ -11,5 +12,6 @@ from service.api.tokens import blp as tokens
 from service.api.voting import blp as voting
 
 BLUEPRINTS = [
-    health, places, rounds, proposals, voting, payouts, payment_batches, audit, ledger, tokens,
+    health, places, rounds, proposals, voting, payouts, payment_batches, bank_statements, audit,
+    ledger, tokens,
 ]
