@@ -11,7 +11,7 @@ import click
 
 from domain.errors import BudgetError
 from domain.money import format_euros
-from service.auth import Principal
+from service.principal import Principal
 from service.ledger_export import FORMATS
 from service.queries import ledger as ledger_queries
 

@@ -13,7 +13,7 @@ from schwifty.exceptions import SchwiftyException
 
 from domain.errors import BudgetError
 from domain.money import format_euros
-from service.auth import Principal
+from service.principal import Principal
 from service.queries import payment_batches
 from service.reconciliation import reconcile_statement
 from service.sepa_export import PAIN_VERSIONS

@@ -7,10 +7,11 @@ from uuid import UUID
 import flask_smorest
 import marshmallow as ma
 from flask_smorest.utils import resolve_schema_instance
-from marshmallow import fields, validate
+from marshmallow import ValidationError, fields, validate
+from schwifty import IBAN
+from schwifty.exceptions import SchwiftyException
 from werkzeug.routing import BaseConverter
 
-from domain.errors import NotFound
 from domain.money import MAX_CENTS
 
 BEARER = [{"bearerAuth": []}]
@@ -35,6 +36,17 @@ class Cents(fields.Integer):
         super().__init__(strict=True, validate=validate.Range(min=1, max=MAX_CENTS), **kwargs)
 
 
+class IbanField(fields.String):
+    """An IBAN with a valid checksum and country format, stored in compact form."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        text = super()._deserialize(value, attr, data, **kwargs)
+        try:
+            return IBAN(text).compact
+        except SchwiftyException as error:
+            raise ValidationError(f"not a valid IBAN: {error}") from None
+
+
 class StrictSchema(ma.Schema):
     """Unknown fields are an error, so a typo never silently drops what the caller meant."""
 
@@ -49,12 +61,6 @@ class ActionSchema(StrictSchema):
 
 class ReasonSchema(StrictSchema):
     reason = fields.String(required=True, validate=validate.Length(min=1, max=2000))
-
-
-def found(item: dict[str, Any] | None, what: str, key: Any) -> dict[str, Any]:
-    if item is None:
-        raise NotFound(f"{what} {key} not found")
-    return item
 
 
 class IdConverter(BaseConverter):

@@ -6,7 +6,7 @@ from flask.views import MethodView
 from marshmallow import RAISE, fields, validate
 
 from service.api.common import BEARER, Blueprint, StrictSchema
-from service.auth import current_principal, requires
+from service.auth import caller, requires
 from service.extension import runtime
 from service.ledger_export import FORMATS
 from service.queries import ledger as ledger_queries
@@ -98,7 +98,7 @@ class LedgerExportView(MethodView):
     def get(self, query):
         """The journal lines as csv, csv-nl, json, xaf (3.2), xaf-4.0 or beancount."""
         export = ledger_queries.export_ledger(
-            runtime(), current_principal(), query["format"], _scope(query)
+            runtime(), caller(), query["format"], _scope(query)
         )
         return Response(
             stream_with_context(export.chunks), mimetype=export.media_type,
@@ -114,7 +114,7 @@ class TrialBalanceView(MethodView):
     @blp.doc(security=BEARER)
     def get(self, query):
         """Opening balance, debits, credits and closing balance per account (cents)."""
-        return ledger_queries.trial_balance(runtime(), current_principal(), _scope(query))
+        return ledger_queries.trial_balance(runtime(), caller(), _scope(query))
 
 
 @blp.route("/accounts/<account>")
@@ -126,5 +126,5 @@ class StatementView(MethodView):
     def get(self, query, account):
         """One account's lines with a running balance."""
         return ledger_queries.account_statement(
-            runtime(), current_principal(), _scope(query), account
+            runtime(), caller(), _scope(query), account
         )

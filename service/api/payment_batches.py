@@ -7,9 +7,8 @@ from flask import Response
 from flask.views import MethodView
 from marshmallow import fields, validate
 
-from service.api.common import BEARER, Blueprint, ReasonSchema, StrictSchema
-from service.api.payouts import IbanField
-from service.auth import actor, current_principal, requires
+from service.api.common import BEARER, Blueprint, IbanField, ReasonSchema, StrictSchema
+from service.auth import actor, caller, requires
 from service.extension import runtime
 from service.queries import payment_batches
 from service.sepa_export import PAIN_VERSIONS
@@ -53,7 +52,7 @@ class Batches(MethodView):
     @blp.doc(security=BEARER)
     def get(self, round_id):
         """The round's payment batches, cancelled ones included."""
-        return payment_batches.list_payment_batches(runtime(), current_principal(), round_id)
+        return payment_batches.list_payment_batches(runtime(), caller(), round_id)
 
     @requires("official")
     @blp.arguments(BatchIn)
@@ -65,7 +64,7 @@ class Batches(MethodView):
             UUID(round_id), execution_date=data["execution_date"].isoformat(),
             debtor_name=data["debtor_name"], debtor_iban=data["debtor_iban"], actor=actor(),
         )
-        return payment_batches.get_payment_batch(runtime(), current_principal(), round_id, batch_id)
+        return payment_batches.get_payment_batch(runtime(), caller(), round_id, batch_id)
 
 
 @blp.route("/<id:round_id>/payment-batches/<batch_id>/pain.001")
@@ -77,7 +76,7 @@ class BatchFile(MethodView):
     def get(self, query, round_id, batch_id):
         """The batch as a SEPA credit-transfer file (pain.001.001.03 or .09)."""
         document = payment_batches.payment_batch_file(
-            runtime(), current_principal(), round_id, batch_id, query["version"]
+            runtime(), caller(), round_id, batch_id, query["version"]
         )
         return Response(
             document, mimetype="application/xml",
@@ -96,4 +95,4 @@ class CancelBatch(MethodView):
         runtime().application.cancel_payment_batch(
             UUID(round_id), batch_id, reason=data["reason"], actor=actor()
         )
-        return payment_batches.get_payment_batch(runtime(), current_principal(), round_id, batch_id)
+        return payment_batches.get_payment_batch(runtime(), caller(), round_id, batch_id)

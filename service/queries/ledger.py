@@ -13,7 +13,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from domain.errors import Forbidden, NotFound, RuleViolation
+from domain.errors import NotFound, RuleViolation
 from domain.ledger import ACCOUNTS
 from projections import ledger as ledger_model
 from projections.ledger import LedgerScope, ledger_lines
@@ -23,9 +23,9 @@ from projections.places import get_municipality, get_neighbourhood
 from projections.rounds import get_round
 from projections.tracking import tracking
 from service.ledger_export import FORMATS, ExportHeader
-
-LEDGER_READERS = ("official", "auditor")
-
+from service.principal import Principal
+from service.queries.visibility import LEDGER_READERS
+from service.runtime import Runtime
 
 @dataclass(frozen=True)
 class LedgerExport:
@@ -34,12 +34,6 @@ class LedgerExport:
     chunks: Iterator[bytes]
     media_type: str
     filename: str
-
-
-def _check_reader(principal: Any) -> None:
-    role = getattr(principal, "role", None)
-    if role not in LEDGER_READERS:
-        raise Forbidden(f"the ledger is for {' and '.join(LEDGER_READERS)}s")
 
 
 def scope_for(
@@ -78,9 +72,9 @@ def _organisation(conn: sa.Connection, scope: LedgerScope) -> str:
     return str(municipality["name"])
 
 
-def export_ledger(rt: Any, principal: Any, fmt: str, scope: LedgerScope) -> LedgerExport:
+def export_ledger(rt: Runtime, principal: Principal, fmt: str, scope: LedgerScope) -> LedgerExport:
     """The scope's ledger lines in one of `FORMATS`, streamed."""
-    _check_reader(principal)
+    principal.require(*LEDGER_READERS)
     if fmt not in FORMATS:
         raise RuleViolation(f"format must be one of {', '.join(FORMATS)}", field="format")
     with rt.reading() as conn:
@@ -109,9 +103,9 @@ def export_ledger(rt: Any, principal: Any, fmt: str, scope: LedgerScope) -> Ledg
     )
 
 
-def trial_balance(rt: Any, principal: Any, scope: LedgerScope) -> dict[str, Any]:
+def trial_balance(rt: Runtime, principal: Principal, scope: LedgerScope) -> dict[str, Any]:
     """Opening, debit, credit and closing per account of the chart, and the totals."""
-    _check_reader(principal)
+    principal.require(*LEDGER_READERS)
     with rt.reading() as conn:
         organisation = _organisation(conn, scope)
         accounts = ledger_model.trial_balance(conn, scope)
@@ -125,9 +119,11 @@ def trial_balance(rt: Any, principal: Any, scope: LedgerScope) -> dict[str, Any]
     }
 
 
-def account_statement(rt: Any, principal: Any, scope: LedgerScope, account: str) -> dict[str, Any]:
+def account_statement(
+    rt: Runtime, principal: Principal, scope: LedgerScope, account: str
+) -> dict[str, Any]:
     """One account's lines in the scope with a running balance."""
-    _check_reader(principal)
+    principal.require(*LEDGER_READERS)
     if account not in ACCOUNTS:
         raise NotFound(f"account {account} is not in the chart of accounts")
     with rt.reading() as conn:

@@ -4,37 +4,36 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
-from domain.errors import Forbidden, NotFound
+from domain.errors import NotFound
 from projections.payouts import get_payout
+from service.principal import Principal
+from service.queries.visibility import PAYMENT_BATCH_READERS
+from service.runtime import Runtime
 from service.sepa_export import pain_001
-
-BATCH_READERS = ("official", "auditor")
-
-
-def _check_reader(principal: Any) -> None:
-    if getattr(principal, "role", None) not in BATCH_READERS:
-        raise Forbidden("payment batches are for officials and auditors")
 
 
 def _as_listed(batch_id: str, batch: dict[str, Any]) -> dict[str, Any]:
     return {"batch_id": batch_id, **batch}
 
 
-def list_payment_batches(rt: Any, principal: Any, round_id: str) -> list[dict[str, Any]]:
+def list_payment_batches(rt: Runtime, principal: Principal, round_id: str) -> list[dict[str, Any]]:
     """Every batch of the round, the cancelled ones too, in the order they were exported."""
-    _check_reader(principal)
+    principal.require(*PAYMENT_BATCH_READERS)
     budget_round = rt.application.get_round(UUID(round_id))
     return [_as_listed(batch_id, batch) for batch_id, batch in budget_round.payment_batches.items()]
 
 
-def get_payment_batch(rt: Any, principal: Any, round_id: str, batch_id: str) -> dict[str, Any]:
-    _check_reader(principal)
+def get_payment_batch(
+    rt: Runtime, principal: Principal, round_id: str, batch_id: str
+) -> dict[str, Any]:
+    """One batch of the round: its payouts and amounts, paying account, execution date."""
+    principal.require(*PAYMENT_BATCH_READERS)
     budget_round = rt.application.get_round(UUID(round_id))
     return _as_listed(batch_id, budget_round.payment_batch(batch_id))
 
 
 def payment_batch_file(
-    rt: Any, principal: Any, round_id: str, batch_id: str, version: str
+    rt: Runtime, principal: Principal, round_id: str, batch_id: str, version: str
 ) -> bytes:
     """The batch as a pain.001 credit-transfer file: the same bytes every time it is asked for."""
     batch = get_payment_batch(rt, principal, round_id, batch_id)
