@@ -260,8 +260,9 @@ class Ledger:
 
     task_fields: dict[str, str] = field(default_factory=dict)  # round id -> Iv3 task field
     transactions: list[Transaction] = field(default_factory=list)
-    _rounds: dict[str, RoundFacts] = field(default_factory=dict)
-    _payouts: dict[str, PayoutFacts] = field(default_factory=dict)
+    # What later events need to know of their round and of their payout's request.
+    _rounds: dict[str, RoundFacts] = field(default_factory=dict, init=False, repr=False)
+    _payouts: dict[str, PayoutFacts] = field(default_factory=dict, init=False, repr=False)
 
     def post(self, event: Any, position: int) -> Transaction | None:
         """Book one event of the log (events of other aggregates are ignored)."""
