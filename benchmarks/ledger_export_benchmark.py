@@ -48,7 +48,7 @@ REFERENCE = "csv.writer"
 
 def template_lines() -> list[dict[str, Any]]:
     """The ledger lines of one real round history, booked by the domain."""
-    official, second = "official:anna", "official:bram"
+    official, second, third = "official:anna", "official:bram", "official:carla"
     r = BudgetRound.open(
         municipality_id=uuid4(), neighbourhood_id=uuid4(), title="Buurtbudget Oost 2026",
         description="", schedule=None, voting=None, lot_seed="bench", actor=official,
@@ -78,7 +78,7 @@ def template_lines() -> list[dict[str, Any]]:
                 r.reject_payout(payout_id=payout_id, reason="geen factuur", actor=second)
                 continue
             r.approve_payout(payout_id=payout_id, actor=second)
-            r.mark_payout_paid(payout_id=payout_id, bank_reference=f"B{number}{part}", actor=official)
+            r.mark_payout_paid(payout_id=payout_id, bank_reference=f"B{number}{part}", actor=third)
             if part == 2:
                 r.reverse_payout(payout_id=payout_id, reason="rekening opgeheven", actor=official)
     for pid in proposals:

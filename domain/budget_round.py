@@ -17,6 +17,7 @@ from uuid import UUID
 from eventsourcing.domain import Aggregate, event
 
 from domain.errors import Conflict, Forbidden, NotFound, RuleViolation
+from domain.event_topics import keep_module_path_topics
 from domain.money import format_euros, require_cents
 from domain.voting import VotingSettings
 
@@ -68,6 +69,11 @@ def check_text(value: object, *, field: str, max_length: int, required: bool = T
 class BudgetRound(Aggregate):
     """One round of a neighbourhood's residents' budget, from submissions to closing."""
 
+    TOPIC = "buurtbudget/BudgetRound"
+
+    class Created(Aggregate.Created):  # the library's; never stored, but it must have a topic
+        TOPIC = "buurtbudget/BudgetRound.Created"
+
     @classmethod
     def open(
         cls,
@@ -92,7 +98,7 @@ class BudgetRound(Aggregate):
             actor=actor,
         )
 
-    @event("Opened")
+    @event("Opened", topic="buurtbudget/BudgetRound.Opened")
     def __init__(
         self,
         *,
@@ -120,6 +126,7 @@ class BudgetRound(Aggregate):
         self.ballot_costs: dict[str, int] = {}  # proposal id -> cost, frozen when voting opens
         self.codes_issued = 0
         self.tallies: dict[str, dict[str, Any]] = {}
+        self.tally_recorded_by: dict[str, str] = {}  # tally id -> the official who recorded it
         self.confirmed_tally_id: str | None = None
         self.reserved: dict[str, int] = {}  # proposal id -> amount reserved (paid included)
         self.completed: set[str] = set()
@@ -191,7 +198,7 @@ class BudgetRound(Aggregate):
         )
         self._settings_changed(schedule=new_schedule, voting=new_voting, actor=actor)
 
-    @event("SettingsChanged")
+    @event("SettingsChanged", topic="buurtbudget/BudgetRound.SettingsChanged")
     def _settings_changed(self, *, schedule: dict[str, str], voting: dict[str, Any], actor: str) -> None:
         self.schedule = schedule
         self.voting = voting
@@ -208,7 +215,7 @@ class BudgetRound(Aggregate):
             deposit_id=deposit_id, amount=amount, source=source, reference=reference, actor=actor
         )
 
-    @event("FundsDeposited")
+    @event("FundsDeposited", topic="buurtbudget/BudgetRound.FundsDeposited")
     def _funds_deposited(
         self, *, deposit_id: str, amount: int, source: str, reference: str, actor: str
     ) -> None:
@@ -222,7 +229,7 @@ class BudgetRound(Aggregate):
         self.check_phase("submission", doing="submit a proposal")
         self._proposal_received(proposal_id=proposal_id, amount=amount, actor="resident")
 
-    @event("ProposalReceived")
+    @event("ProposalReceived", topic="buurtbudget/BudgetRound.ProposalReceived")
     def _proposal_received(self, *, proposal_id: UUID, amount: int, actor: str) -> None:
         self.proposals[str(proposal_id)] = {"status": "submitted", "amount": amount}
 
@@ -234,7 +241,7 @@ class BudgetRound(Aggregate):
             raise NotFound(f"proposal {proposal_id} is not part of this round")
         self._proposal_reviewed(proposal_id=proposal_id, status=status, amount=amount)
 
-    @event("ProposalReviewed")
+    @event("ProposalReviewed", topic="buurtbudget/BudgetRound.ProposalReviewed")
     def _proposal_reviewed(self, *, proposal_id: UUID, status: str, amount: int) -> None:
         self.proposals[str(proposal_id)] = {"status": status, "amount": amount}
 
@@ -242,7 +249,7 @@ class BudgetRound(Aggregate):
         self.check_phase("submission", doing="close submissions")
         self._submissions_closed(actor=actor)
 
-    @event("SubmissionsClosed")
+    @event("SubmissionsClosed", topic="buurtbudget/BudgetRound.SubmissionsClosed")
     def _submissions_closed(self, *, actor: str) -> None:
         self.phase = "review"
 
@@ -263,7 +270,7 @@ class BudgetRound(Aggregate):
         self._voting_opened(ballot=admitted, actor=actor)
         return dict(admitted)
 
-    @event("VotingOpened")
+    @event("VotingOpened", topic="buurtbudget/BudgetRound.VotingOpened")
     def _voting_opened(self, *, ballot: dict[str, int], actor: str) -> None:
         self.phase = "voting"
         self.ballot_costs = ballot
@@ -280,7 +287,7 @@ class BudgetRound(Aggregate):
             )
         self._codes_issued(batch_id=batch_id, count=count, actor=actor)
 
-    @event("VotingCodesIssued")
+    @event("VotingCodesIssued", topic="buurtbudget/BudgetRound.VotingCodesIssued")
     def _codes_issued(self, *, batch_id: str, count: int, actor: str) -> None:
         self.codes_issued += count
 
@@ -292,7 +299,7 @@ class BudgetRound(Aggregate):
         self.check_phase("voting", doing="close voting")
         self._voting_closed(actor=actor)
 
-    @event("VotingClosed")
+    @event("VotingClosed", topic="buurtbudget/BudgetRound.VotingClosed")
     def _voting_closed(self, *, actor: str) -> None:
         self.phase = "decided"
 
@@ -310,9 +317,10 @@ class BudgetRound(Aggregate):
                 )
         self._tally_recorded(tally_id=tally_id, result=result, actor=actor)
 
-    @event("TallyRecorded")
+    @event("TallyRecorded", topic="buurtbudget/BudgetRound.TallyRecorded")
     def _tally_recorded(self, *, tally_id: str, result: dict[str, Any], actor: str) -> None:
         self.tallies[tally_id] = result
+        self.tally_recorded_by[tally_id] = actor
 
     def confirm_tally(self, *, tally_id: str, actor: str) -> dict[str, int]:
         """Reserve funds for each winner of a recorded tally; returns proposal id -> amount."""
@@ -321,6 +329,10 @@ class BudgetRound(Aggregate):
             raise NotFound(f"tally {tally_id} not found in this round")
         if tally_id != list(self.tallies)[-1]:
             raise Conflict("only the latest tally can be confirmed")
+        if self.tally_recorded_by[tally_id] == actor:
+            raise Forbidden(
+                "a different official than the one who recorded the tally must confirm it"
+            )
         winners = {w["proposal_id"]: w["cost"] for w in self.tallies[tally_id]["winners"]}
         total = sum(winners.values())
         if total > self.available:
@@ -331,7 +343,7 @@ class BudgetRound(Aggregate):
         self._tally_confirmed(tally_id=tally_id, reservations=winners, actor=actor)
         return winners
 
-    @event("TallyConfirmed")
+    @event("TallyConfirmed", topic="buurtbudget/BudgetRound.TallyConfirmed")
     def _tally_confirmed(self, *, tally_id: str, reservations: dict[str, int], actor: str) -> None:
         self.confirmed_tally_id = tally_id
         self.reserved.update(reservations)
@@ -383,7 +395,7 @@ class BudgetRound(Aggregate):
             actor=actor,
         )
 
-    @event("PayoutRequested")
+    @event("PayoutRequested", topic="buurtbudget/BudgetRound.PayoutRequested")
     def _payout_requested(
         self,
         *,
@@ -402,6 +414,7 @@ class BudgetRound(Aggregate):
             "amount": amount,
             "status": "requested",
             "requested_by": actor,
+            "approved_by": None,
         }
 
     @staticmethod
@@ -414,6 +427,13 @@ class BudgetRound(Aggregate):
         if payout["requested_by"] == actor:
             raise Forbidden(f"a different official than the one who requested it must {doing} a payout")
 
+    def _check_neither_requester_nor_approver(self, payout: dict[str, Any], actor: str) -> None:
+        if actor in (payout["requested_by"], payout["approved_by"]):
+            raise Forbidden(
+                "a payout must be marked paid by a different official than the ones who "
+                "requested and approved it"
+            )
+
     def _check_payout_status(self, payout: dict[str, Any], status: str, doing: str) -> None:
         if payout["status"] != status:
             raise Conflict(f"cannot {doing} a payout that is {payout['status']}")
@@ -424,11 +444,11 @@ class BudgetRound(Aggregate):
         self._check_second_official(payout, actor, "approve")
         self._payout_approved(payout_id=payout_id, **self._payout_facts(payout), actor=actor)
 
-    @event("PayoutApproved")
+    @event("PayoutApproved", topic="buurtbudget/BudgetRound.PayoutApproved")
     def _payout_approved(
         self, *, payout_id: str, proposal_id: str, amount: int, actor: str
     ) -> None:
-        self.payouts[payout_id]["status"] = "approved"
+        self.payouts[payout_id].update(status="approved", approved_by=actor)
 
     def reject_payout(self, *, payout_id: str, reason: str, actor: str) -> None:
         payout = self._payout(payout_id)
@@ -439,24 +459,72 @@ class BudgetRound(Aggregate):
             payout_id=payout_id, **self._payout_facts(payout), reason=reason, actor=actor
         )
 
-    @event("PayoutRejected")
+    @event("PayoutRejected", topic="buurtbudget/BudgetRound.PayoutRejected")
     def _payout_rejected(
         self, *, payout_id: str, proposal_id: str, amount: int, reason: str, actor: str
     ) -> None:
         self.payouts[payout_id]["status"] = "rejected"
 
-    def mark_payout_paid(self, *, payout_id: str, bank_reference: str, actor: str) -> None:
+    def mark_payout_paid(
+        self, *, payout_id: str, bank_reference: str, paid_on: date | None = None, actor: str
+    ) -> None:
+        """Record that the bank paid an approved payout, on `paid_on` when that date is known."""
+        payout = self._payout(payout_id)
+        self._check_payout_status(payout, "approved", "mark as paid")
+        self._check_neither_requester_nor_approver(payout, actor)
+        bank_reference = check_text(bank_reference, field="bank_reference", max_length=140)
+        self._payout_paid(
+            payout_id=payout_id, **self._payout_facts(payout), bank_reference=bank_reference,
+            paid_on=None if paid_on is None else paid_on.isoformat(), actor=actor,
+        )
+
+    def record_bank_payment(
+        self, *, payout_id: str, bank_reference: str, paid_on: date, actor: str
+    ) -> None:
+        """Record a payment the bank's own statement shows booked on `paid_on`.
+
+        The statement is the second pair of eyes here, so the official who imports it may be
+        the one who requested or approved the payout.
+        """
         payout = self._payout(payout_id)
         self._check_payout_status(payout, "approved", "mark as paid")
         bank_reference = check_text(bank_reference, field="bank_reference", max_length=140)
         self._payout_paid(
             payout_id=payout_id, **self._payout_facts(payout), bank_reference=bank_reference,
-            actor=actor,
+            paid_on=paid_on.isoformat(), actor=actor,
         )
 
-    @event("PayoutPaid")
+    class PayoutPaid(Aggregate.Event):
+        """The bank paid an approved payout.
+
+        Version 2 added `paid_on`, the bank's booking date (ISO) when it is known; events stored
+        as version 1 did not say, and read as `paid_on` None.
+        """
+
+        TOPIC = "buurtbudget/BudgetRound.PayoutPaid"
+        class_version = 2
+
+        payout_id: str
+        proposal_id: str
+        amount: int
+        bank_reference: str
+        paid_on: str | None
+        actor: str
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            state["paid_on"] = None
+
+    @event(PayoutPaid)
     def _payout_paid(
-        self, *, payout_id: str, proposal_id: str, amount: int, bank_reference: str, actor: str
+        self,
+        *,
+        payout_id: str,
+        proposal_id: str,
+        amount: int,
+        bank_reference: str,
+        paid_on: str | None,
+        actor: str,
     ) -> None:
         self.payouts[payout_id]["status"] = "paid"
 
@@ -471,7 +539,7 @@ class BudgetRound(Aggregate):
             payout_id=payout_id, **self._payout_facts(payout), reason=reason, actor=actor
         )
 
-    @event("PayoutReversed")
+    @event("PayoutReversed", topic="buurtbudget/BudgetRound.PayoutReversed")
     def _payout_reversed(
         self, *, payout_id: str, proposal_id: str, amount: int, reason: str, actor: str
     ) -> None:
@@ -520,7 +588,7 @@ class BudgetRound(Aggregate):
         )
         return batch_id
 
-    @event("PaymentBatchExported")
+    @event("PaymentBatchExported", topic="buurtbudget/BudgetRound.PaymentBatchExported")
     def _payment_batch_exported(
         self, *, batch_id: str, payouts: list[dict[str, Any]], total: int, execution_date: str,
         debtor_name: str, debtor_iban: str, created_at: str, actor: str,
@@ -547,7 +615,7 @@ class BudgetRound(Aggregate):
         reason = check_text(reason, field="reason", max_length=1000)
         self._payment_batch_cancelled(batch_id=batch_id, reason=reason, actor=actor)
 
-    @event("PaymentBatchCancelled")
+    @event("PaymentBatchCancelled", topic="buurtbudget/BudgetRound.PaymentBatchCancelled")
     def _payment_batch_cancelled(self, *, batch_id: str, reason: str, actor: str) -> None:
         batch = self.payment_batches[batch_id]
         batch["cancelled"] = True
@@ -569,7 +637,7 @@ class BudgetRound(Aggregate):
         self._unspent_released(proposal_id=proposal_id, amount=unspent, actor=actor)
         return unspent
 
-    @event("UnspentReleased")
+    @event("UnspentReleased", topic="buurtbudget/BudgetRound.UnspentReleased")
     def _unspent_released(self, *, proposal_id: str, amount: int, actor: str) -> None:
         self.reserved[proposal_id] -= amount
         self.completed.add(proposal_id)
@@ -585,7 +653,15 @@ class BudgetRound(Aggregate):
         self._closed(returned=unspent, destination=destination, actor=actor)
         return unspent
 
-    @event("Closed")
+    @event("Closed", topic="buurtbudget/BudgetRound.Closed")
     def _closed(self, *, returned: int, destination: str, actor: str) -> None:
         self.returned += returned
         self.phase = "closed"
+
+
+keep_module_path_topics(BudgetRound, "domain.budget_round:BudgetRound", (
+    "Opened", "SettingsChanged", "FundsDeposited", "ProposalReceived", "ProposalReviewed",
+    "SubmissionsClosed", "VotingOpened", "VotingCodesIssued", "VotingClosed", "TallyRecorded",
+    "TallyConfirmed", "PayoutRequested", "PayoutApproved", "PayoutRejected", "PayoutPaid",
+    "PayoutReversed", "UnspentReleased", "Closed",
+))

@@ -116,9 +116,12 @@ class Transaction:
     round: RoundFacts
     lines: tuple[Line, ...]
     payout_id: str = ""
+    booked_on: date | None = None  # the bank's booking date, where the event states it
 
     @property
     def booking_date(self) -> date:
+        if self.booked_on is not None:
+            return self.booked_on
         return self.booked_at.astimezone(BOOKING_ZONE).date()
 
     @property
@@ -224,6 +227,7 @@ def transaction_for(
     if booked is None:
         return None
     description, lines = booked
+    paid_on = getattr(event, "paid_on", None)  # PayoutPaid from version 2 on, when known
     transaction = Transaction(
         position=position,
         event_id=f"{event.originator_id}:{event.originator_version}",
@@ -233,6 +237,7 @@ def transaction_for(
         round=round,
         lines=lines,
         payout_id=getattr(event, "payout_id", ""),
+        booked_on=date.fromisoformat(paid_on) if paid_on else None,
     )
     if transaction.debit_total != transaction.credit_total:
         raise UnbalancedTransaction(f"{transaction.document} does not balance")

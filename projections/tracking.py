@@ -11,8 +11,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
-from eventsourcing.utils import get_topic
 from sqlalchemy.dialects import postgresql, sqlite
+
+from domain.event_topics import topics_of
 
 metadata = sa.MetaData()
 
@@ -32,10 +33,10 @@ class ProjectionError(RuntimeError):
 
 
 def handles(*event_classes: type) -> Callable[[Handler], Handler]:
-    """Mark a read model method as the handler of these event classes."""
+    """Mark a read model method as the handler of these event classes (under any stored topic)."""
 
     def mark(method: Handler) -> Handler:
-        method.handled_topics = [get_topic(cls) for cls in event_classes]  # type: ignore[attr-defined]
+        method.handled_topics = topics_of(*event_classes)  # type: ignore[attr-defined]
         return method
 
     return mark

@@ -7,7 +7,7 @@ import secrets
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from copy import deepcopy
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from importlib import metadata
 from typing import Any, TypeVar
 from uuid import UUID
@@ -15,11 +15,11 @@ from uuid import UUID
 from eventsourcing.application import AggregateNotFoundError, Application, Repository
 from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import IntegrityError
-from eventsourcing.utils import get_topic
 
 from domain.ballot import Ballot, ballot_id_for
 from domain.budget_round import BudgetRound
 from domain.errors import Conflict, Forbidden, NotFound, RuleViolation
+from domain.event_topics import topics_of
 from domain.municipality import Municipality
 from domain.neighbourhood import Neighbourhood
 from domain.proposal import Proposal
@@ -34,8 +34,9 @@ T = TypeVar("T")
 CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
 CODE_LENGTH = 12
 CONFLICT_RETRIES = 3
-BALLOT_CAST_TOPIC = get_topic(Ballot.Cast)  # type: ignore[attr-defined]
-VOTING_CLOSED_TOPIC = get_topic(BudgetRound.VotingClosed)  # type: ignore[attr-defined]
+# Every topic these events are stored under, older logs' included.
+BALLOT_CAST_TOPICS = topics_of(Ballot.Cast)  # type: ignore[attr-defined]
+VOTING_CLOSED_TOPICS = topics_of(BudgetRound.VotingClosed)  # type: ignore[attr-defined]
 
 
 def software_version() -> str:
@@ -438,7 +439,7 @@ class BuurtbudgetApplication(Application[UUID]):
         return self._voting_closed_position(round_id)
 
     def _voting_closed_position(self, round_id: UUID) -> int | None:
-        for notification in self._notifications_with_topics([VOTING_CLOSED_TOPIC]):
+        for notification in self._notifications_with_topics(VOTING_CLOSED_TOPICS):
             if notification.originator_id == round_id:
                 return notification.id
         return None
@@ -471,9 +472,9 @@ class BuurtbudgetApplication(Application[UUID]):
     def final_ballots(self, round_id: UUID) -> dict[UUID, tuple[int, dict[str, int]]]:
         """The last version of every ballot of a round cast before voting closed, from the log."""
         final: dict[UUID, tuple[int, dict[str, int]]] = {}
-        topics = [BALLOT_CAST_TOPIC, VOTING_CLOSED_TOPIC]
+        topics = BALLOT_CAST_TOPICS + VOTING_CLOSED_TOPICS
         for notification in self._notifications_with_topics(topics):
-            if notification.topic == VOTING_CLOSED_TOPIC:
+            if notification.topic in VOTING_CLOSED_TOPICS:
                 if notification.originator_id == round_id:
                     break  # what comes after the close is late, whatever the voter was told
                 continue
@@ -579,18 +580,35 @@ class BuurtbudgetApplication(Application[UUID]):
         )
 
     def mark_payout_paid(
-        self, round_id: UUID, payout_id: str, *, bank_reference: str, actor: str
+        self,
+        round_id: UUID,
+        payout_id: str,
+        *,
+        bank_reference: str,
+        paid_on: date | None = None,
+        actor: str,
     ) -> None:
         self._on_round(
             round_id,
             lambda r: r.mark_payout_paid(
-                payout_id=payout_id, bank_reference=bank_reference, actor=actor
+                payout_id=payout_id, bank_reference=bank_reference, paid_on=paid_on, actor=actor
             ),
         )
 
     def reverse_payout(self, round_id: UUID, payout_id: str, *, reason: str, actor: str) -> None:
         self._on_round(
             round_id, lambda r: r.reverse_payout(payout_id=payout_id, reason=reason, actor=actor)
+        )
+
+    def record_bank_payment(
+        self, round_id: UUID, payout_id: str, *, bank_reference: str, paid_on: date, actor: str
+    ) -> None:
+        """Mark a payout paid as the bank's statement shows it (no second official needed)."""
+        self._on_round(
+            round_id,
+            lambda r: r.record_bank_payment(
+                payout_id=payout_id, bank_reference=bank_reference, paid_on=paid_on, actor=actor
+            ),
         )
 
     # -- payment batches ----------------------------------------------------------------------

@@ -4,12 +4,14 @@ A line matches a payout by its EndToEndId (the payout id without dashes, as the 
 it). The whole statement is checked before anything is recorded: a statement in another currency,
 or a matched line whose creditor IBAN is not the payout's, is refused with the line named and
 nothing changes. Otherwise each booked outgoing line whose amount equals its approved payout marks
-that payout paid, with the bank's reference and booking date; lines without a payout, with
+that payout paid, with the bank's reference and booking date (the statement is the second pair
+of eyes: the importing official may have requested or approved it); lines without a payout, with
 another amount, not yet booked, or for a payout already paid are reported and change nothing, so
 importing the same statement again changes nothing.
 """
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 from uuid import UUID
 
@@ -31,7 +33,7 @@ def _payout_of(conn: Any, line: StatementLine) -> dict[str, Any] | None:
 def _outcome(line: StatementLine, payout: dict[str, Any] | None) -> str:
     if line.direction != "DBIT":
         return "not a payment"
-    if line.status != "BOOK":
+    if line.status != "BOOK" or not line.booking_date:
         return "not booked"
     if payout is None:
         return "unmatched"
@@ -64,10 +66,10 @@ def reconcile_statement(rt: Any, document: bytes, *, actor: str) -> dict[str, An
     for line, payout in matched:
         outcome = _outcome(line, payout)
         if outcome == "paid" and payout is not None:
-            reference = line.entry_reference or line.end_to_end_id
-            rt.application.mark_payout_paid(
+            rt.application.record_bank_payment(
                 UUID(payout["round_id"]), payout["payout_id"], actor=actor,
-                bank_reference=f"{reference} (geboekt {line.booking_date})"[:140],
+                bank_reference=(line.entry_reference or line.end_to_end_id)[:140],
+                paid_on=date.fromisoformat(line.booking_date),
             )
         report.append({
             "line": line.number, "end_to_end_id": line.end_to_end_id or None,

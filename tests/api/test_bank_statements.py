@@ -47,7 +47,10 @@ def test_a_round_from_deposit_to_carry_over_agrees_with_its_ledger_and_the_bank(
     ]
     paid = driven.get("payouts", as_="official")
     assert {p["status"] for p in paid} == {"paid"}
-    assert paid[0]["bank_reference"] == "ING-20261201-77 (geboekt 2026-12-01)"
+    assert paid[0]["bank_reference"] == "ING-20261201-77"
+    statement_of_bank = api.get(f"/ledger/accounts/1100?round_id={driven.round_id}", as_="auditor")
+    assert [line["booking_date"] for line in statement_of_bank["lines"]
+            if line["event_type"] == "PayoutPaid"] == ["2026-12-01", "2026-12-01"]
 
     for proposal_id in driven.winners:
         driven.post(f"/proposals/{proposal_id}/complete", {"report": "done"})

@@ -63,7 +63,7 @@ def test_voting_codes_are_returned_once_and_only_keyed_hashes_are_stored(
 
     # What is stored is a ballot per code whose id only the key holder can derive from the code.
     issued = {n.originator_id for n in app.recorder.select_notifications(start=1, limit=10_000)
-              if n.topic.endswith(":Ballot.Issued")}
+              if n.topic == "buurtbudget/Ballot.Issued"}
     assert issued == {app.ballot_id_of_code(driven.round_id, code) for code in codes}
 
     with runtime.reading():

@@ -29,6 +29,7 @@ from tests.integration.conftest import (
     OFFICIAL,
     PROPOSALS,
     SECOND_OFFICIAL,
+    THIRD_OFFICIAL,
     DrivenRound,
     race,
 )
@@ -277,7 +278,7 @@ def test_two_payouts_racing_for_the_last_euro_only_one_is_granted(
         if attempt < RACES - 1:  # hand the euro back for the next race
             apps[0].reject_payout(rid, granted[0], reason="raced on purpose", actor=SECOND_OFFICIAL)
     driven.app.approve_payout(rid, granted[0], actor=SECOND_OFFICIAL)
-    driven.app.mark_payout_paid(rid, granted[0], bank_reference="BANK-LAST", actor=OFFICIAL)
+    driven.app.mark_payout_paid(rid, granted[0], bank_reference="BANK-LAST", actor=THIRD_OFFICIAL)
 
     budget_round = runtime.application.get_round(rid)
     assert (budget_round.paid(pid), budget_round.pending(pid)) == (reserved, 0)

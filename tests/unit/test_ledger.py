@@ -5,6 +5,7 @@ transaction on the documented accounts, and every account balance is one of the 
 """
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from hypothesis import settings
@@ -94,6 +95,20 @@ def test_a_payout_moves_from_commitment_to_spending_to_the_bank(story_in: Any) -
     assert {line.counterparty for line in paid.lines} == {"Speeltoestellen BV"}
     assert {line.proposal_id for line in paid.lines} == {story.pid("playground")}
     assert paid.payout_id.startswith("payout-")
+
+
+def test_a_payment_is_booked_on_the_day_the_bank_booked_it(story_in: Any) -> None:
+    story = story_in("execution")
+    payout_id = story.request_payout("playground", 1_000_00)
+    story.approve(payout_id)
+    story.round.record_bank_payment(
+        payout_id=payout_id, bank_reference="ING-1", paid_on=date(2026, 12, 1), actor="official-anna"
+    )
+
+    paid = book(story).transactions[-1]
+
+    assert (paid.event_type, paid.booking_date) == ("PayoutPaid", date(2026, 12, 1))
+    assert paid.description == "Uitbetaald, bankreferentie ING-1"
 
 
 def test_a_rejected_payout_goes_back_to_the_reservation(story_in: Any) -> None:
