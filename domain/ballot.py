@@ -31,6 +31,15 @@ def receipt_for(ballot_id: UUID, version: int, choices: dict[str, int]) -> str:
     return hashlib.sha256(line.encode()).hexdigest()
 
 
+def counts_in_tally(cast_position: int, voting_closed_position: int | None) -> bool:
+    """Whether a cast counts: only if the log stored it before its round's VotingClosed.
+
+    A cast that raced the close of voting stays in the log, but the count, the read models and
+    the voter's answer all leave it out.
+    """
+    return voting_closed_position is None or cast_position < voting_closed_position
+
+
 class Ballot(Aggregate):
     """The ballot a voting code opens; each cast is a new version, the last one counts."""
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from domain.ballot import Ballot, receipt_for
+from domain.ballot import Ballot, counts_in_tally, receipt_for
 from domain.budget_round import BudgetRound
 from projections.tracking import ReadModel, handles, metadata
 
@@ -53,12 +53,12 @@ class BallotsProjection(ReadModel):
         ))
 
     @handles(Ballot.Cast)  # type: ignore[attr-defined]
-    def on_cast(self, conn: sa.Connection, event: Any, _position: int) -> None:
-        closed = conn.execute(
-            sa.select(closed_ballot_boxes.c.round_id)
+    def on_cast(self, conn: sa.Connection, event: Any, position: int) -> None:
+        closed_at = conn.execute(
+            sa.select(closed_ballot_boxes.c.closed_at_position)
             .where(closed_ballot_boxes.c.round_id == str(event.round_id))
-        ).first()
-        if closed:
+        ).scalar()
+        if not counts_in_tally(position, closed_at):
             return
         ballot_id = str(event.originator_id)
         values = {

@@ -12,6 +12,7 @@ import pytest
 from domain.errors import Forbidden, NotFound
 from projections.rounds import get_round
 from service.application import CODE_ALPHABET, BuurtbudgetApplication
+from service.ballot_box import BallotBox
 from service.runtime import Runtime
 from tests.integration.conftest import (
     DEPOSIT,
@@ -131,8 +132,8 @@ def test_final_ballots_reads_the_last_version_of_each_ballot(
 
     # The same answer when the log is read in pages smaller than the number of casts.
     monkeypatch.setattr(
-        app, "_notifications_with_topics",
-        partial(BuurtbudgetApplication._notifications_with_topics, app, page=2),
+        app.ballot_box, "notifications_with_topics",
+        partial(BallotBox.notifications_with_topics, app.ballot_box, page=2),
     )
     assert app.final_ballots(rid) == expected
 
