@@ -9,6 +9,7 @@ race for the last euro, and the invariants below are checked against one consist
 """
 from __future__ import annotations
 
+import hashlib
 from datetime import date
 from typing import Any
 from uuid import UUID
@@ -130,6 +131,7 @@ class BudgetRound(Aggregate):
         self.reserved: dict[str, int] = {}  # proposal id -> amount reserved (paid included)
         self.completed: set[str] = set()
         self.payouts: dict[str, dict[str, Any]] = {}
+        self.payment_batches: dict[str, dict[str, Any]] = {}
 
     # -- state derived from the events -------------------------------------------------------
 
@@ -476,6 +478,22 @@ class BudgetRound(Aggregate):
             paid_on=None if paid_on is None else paid_on.isoformat(), actor=actor,
         )
 
+    def record_bank_payment(
+        self, *, payout_id: str, bank_reference: str, paid_on: date, actor: str
+    ) -> None:
+        """Record a payment the bank's own statement shows booked on `paid_on`.
+
+        The statement is the second pair of eyes here, so the official who imports it may be
+        the one who requested or approved the payout.
+        """
+        payout = self._payout(payout_id)
+        self._check_payout_status(payout, "approved", "mark as paid")
+        bank_reference = check_text(bank_reference, field="bank_reference", max_length=140)
+        self._payout_paid(
+            payout_id=payout_id, **self._payout_facts(payout), bank_reference=bank_reference,
+            paid_on=paid_on.isoformat(), actor=actor,
+        )
+
     class PayoutPaid(Aggregate.Event):
         """The bank paid an approved payout.
 
@@ -526,6 +544,83 @@ class BudgetRound(Aggregate):
         self, *, payout_id: str, proposal_id: str, amount: int, reason: str, actor: str
     ) -> None:
         self.payouts[payout_id]["status"] = "reversed"
+
+    # -- payment batches (SEPA credit transfers) -----------------------------------------------
+
+    def payable_payouts(self) -> list[str]:
+        """Approved payouts that are not in an exported batch, in the order they were requested."""
+        return [
+            payout_id for payout_id, p in self.payouts.items()
+            if p["status"] == "approved" and not p.get("batch_id")
+        ]
+
+    def export_payment_batch(
+        self, *, execution_date: str, debtor_name: str, debtor_iban: str, created_at: str,
+        actor: str,
+    ) -> str:
+        """Put every payable payout into one credit-transfer batch; returns the batch's id.
+
+        The id is also the file's message id: it is derived from the batch's contents and its
+        number in the round, so the same batch always renders the same file, and a batch that
+        replaces a cancelled one still gets a message id of its own.
+        """
+        self.check_phase("execution", doing="export a payment batch")
+        payout_ids = self.payable_payouts()
+        if not payout_ids:
+            raise Conflict("there are no approved payouts outside an exported payment batch")
+        try:
+            date.fromisoformat(execution_date)
+        except (TypeError, ValueError):
+            raise RuleViolation(
+                "execution_date must be a date like 2026-06-01", field="execution_date"
+            ) from None
+        debtor_name = check_text(debtor_name, field="debtor_name", max_length=70)
+        payouts = [{"payout_id": p, "amount": self.payouts[p]["amount"]} for p in payout_ids]
+        contents = "|".join([
+            str(self.id), str(len(self.payment_batches) + 1), execution_date, debtor_iban,
+            *(f"{p['payout_id']}:{p['amount']}" for p in payouts),
+        ])
+        batch_id = "BB" + hashlib.sha256(contents.encode()).hexdigest()[:30]
+        self._payment_batch_exported(
+            batch_id=batch_id, payouts=payouts, total=sum(p["amount"] for p in payouts),
+            execution_date=execution_date, debtor_name=debtor_name, debtor_iban=debtor_iban,
+            created_at=created_at, actor=actor,
+        )
+        return batch_id
+
+    @event("PaymentBatchExported", topic="buurtbudget/BudgetRound.PaymentBatchExported")
+    def _payment_batch_exported(
+        self, *, batch_id: str, payouts: list[dict[str, Any]], total: int, execution_date: str,
+        debtor_name: str, debtor_iban: str, created_at: str, actor: str,
+    ) -> None:
+        self.payment_batches[batch_id] = {
+            "payouts": payouts, "total": total, "execution_date": execution_date,
+            "debtor_name": debtor_name, "debtor_iban": debtor_iban, "created_at": created_at,
+            "cancelled": False,
+        }
+        for payout in payouts:
+            self.payouts[payout["payout_id"]]["batch_id"] = batch_id
+
+    def payment_batch(self, batch_id: str) -> dict[str, Any]:
+        try:
+            return self.payment_batches[batch_id]
+        except KeyError:
+            raise NotFound(f"payment batch {batch_id} not found in this round") from None
+
+    def cancel_payment_batch(self, *, batch_id: str, reason: str, actor: str) -> None:
+        """Withdraw a batch the bank did not execute; its unpaid payouts can be batched again."""
+        batch = self.payment_batch(batch_id)
+        if batch["cancelled"]:
+            raise Conflict(f"payment batch {batch_id} is already cancelled")
+        reason = check_text(reason, field="reason", max_length=1000)
+        self._payment_batch_cancelled(batch_id=batch_id, reason=reason, actor=actor)
+
+    @event("PaymentBatchCancelled", topic="buurtbudget/BudgetRound.PaymentBatchCancelled")
+    def _payment_batch_cancelled(self, *, batch_id: str, reason: str, actor: str) -> None:
+        batch = self.payment_batches[batch_id]
+        batch["cancelled"] = True
+        for payout in batch["payouts"]:
+            self.payouts[payout["payout_id"]].pop("batch_id", None)
 
     # -- completion and closing ---------------------------------------------------------------
 

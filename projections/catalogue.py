@@ -7,6 +7,7 @@ import sqlalchemy as sa
 
 from projections.audit_trail import AuditTrailProjection
 from projections.ballots import BallotsProjection
+from projections.ledger import LedgerProjection
 from projections.payouts import PayoutsProjection
 from projections.places import PlacesProjection
 from projections.proposals import ProposalsProjection
@@ -22,6 +23,7 @@ def read_models() -> list[ReadModel]:
         BallotsProjection(),
         PayoutsProjection(),
         AuditTrailProjection(),
+        LedgerProjection(),
     ]
 
 

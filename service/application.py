@@ -6,7 +6,7 @@ import hmac
 import secrets
 import uuid
 from collections.abc import Callable
-from datetime import date
+from datetime import UTC, date, datetime
 from importlib import metadata
 from typing import Any, TypeVar
 from uuid import UUID
@@ -17,7 +17,7 @@ from eventsourcing.persistence import ApplicationRecorder
 
 from domain.ballot import Ballot, ballot_id_for
 from domain.budget_round import BudgetRound
-from domain.errors import Conflict, Forbidden, NotFound
+from domain.errors import Conflict, Forbidden, NotFound, RuleViolation
 from domain.municipality import Municipality
 from domain.neighbourhood import Neighbourhood
 from domain.proposal import Proposal
@@ -188,6 +188,45 @@ class BuurtbudgetApplication(Application[UUID]):
 
     def close_round(self, round_id: UUID, *, destination: str, actor: str) -> int:
         return self._on_round(round_id, lambda r: r.close(destination=destination, actor=actor))
+
+    def carry_over(self, round_id: UUID, *, to_round_id: UUID, actor: str) -> int:
+        """Close a round and carry every euro not paid out to the next round of its neighbourhood.
+
+        Two rounds change, in two transactions: the closing names the next round as the
+        destination, and the next round receives a deposit whose id is derived from this round.
+        Run again after a failure in between, it finds the round closed towards that same round
+        and makes only the deposit; once both are done it changes nothing. Returns the amount.
+        """
+        source, target = self.get_round(round_id), self.get_round(to_round_id)
+        if round_id == to_round_id or source.neighbourhood_id != target.neighbourhood_id:
+            raise RuleViolation(
+                "money is carried over to another round of the same neighbourhood",
+                field="to_round_id",
+            )
+        if target.phase == "closed":
+            raise Conflict("the next round is closed already")
+        destination = f"Volgende ronde: {target.title}"[:160] + f" ({to_round_id})"
+        if source.phase != "closed":
+            self.close_round(round_id, destination=destination, actor=actor)
+        closed = next(
+            e for e in self.events.get(round_id, desc=True)
+            if isinstance(e, BudgetRound.Closed)  # type: ignore[attr-defined]
+        )
+        if closed.destination != destination:
+            raise Conflict(f"the round was closed already, its money went to {closed.destination}")
+        # One deposit id per source round, so the deposit is made once however often this runs.
+        deposit_id = str(uuid.uuid5(round_id, "carry-over"))
+        if closed.returned:
+            try:
+                self._on_round(to_round_id, lambda r: r.deposit(
+                    deposit_id=deposit_id, amount=closed.returned,
+                    source=f"Overgeboekt uit {source.title}"[:200], reference=str(round_id),
+                    actor=actor,
+                ))
+            except Conflict:
+                if deposit_id not in self.get_round(to_round_id).deposit_ids:
+                    raise
+        return int(closed.returned)
 
     # -- proposals ------------------------------------------------------------------------------
 
@@ -412,4 +451,39 @@ class BuurtbudgetApplication(Application[UUID]):
     def reverse_payout(self, round_id: UUID, payout_id: str, *, reason: str, actor: str) -> None:
         self._on_round(
             round_id, lambda r: r.reverse_payout(payout_id=payout_id, reason=reason, actor=actor)
+        )
+
+    def record_bank_payment(
+        self, round_id: UUID, payout_id: str, *, bank_reference: str, paid_on: date, actor: str
+    ) -> None:
+        """Mark a payout paid as the bank's statement shows it (no second official needed)."""
+        self._on_round(
+            round_id,
+            lambda r: r.record_bank_payment(
+                payout_id=payout_id, bank_reference=bank_reference, paid_on=paid_on, actor=actor
+            ),
+        )
+
+    # -- payment batches ----------------------------------------------------------------------
+
+    def export_payment_batch(
+        self, round_id: UUID, *, execution_date: str, debtor_name: str, debtor_iban: str,
+        actor: str,
+    ) -> str:
+        """Batch every approved payout not yet in a batch for a SEPA transfer; returns its id."""
+        created_at = datetime.now(UTC).replace(microsecond=0).isoformat()
+        return self._on_round(
+            round_id,
+            lambda r: r.export_payment_batch(
+                execution_date=execution_date, debtor_name=debtor_name, debtor_iban=debtor_iban,
+                created_at=created_at, actor=actor,
+            ),
+        )
+
+    def cancel_payment_batch(
+        self, round_id: UUID, batch_id: str, *, reason: str, actor: str
+    ) -> None:
+        self._on_round(
+            round_id,
+            lambda r: r.cancel_payment_batch(batch_id=batch_id, reason=reason, actor=actor),
         )

@@ -12,6 +12,8 @@ import click
 from domain.errors import BudgetError
 from domain.voting import DEFAULT_TIE_BREAK, TALLY_COMPLETIONS, TALLY_RULES
 from service.cli_audit import audit_command
+from service.cli_ledger import ledger_group
+from service.cli_payouts import payouts_group
 from service.cli_tally import tally_command
 from service.config import load_settings
 from service.principal import ROLES
@@ -54,6 +56,8 @@ def cli(ctx: click.Context, database_url: str | None) -> None:
 
 cli.add_command(tally_command)
 cli.add_command(audit_command)
+cli.add_command(ledger_group)
+cli.add_command(payouts_group)
 
 
 def main() -> None:

@@ -16,7 +16,9 @@ import flask_smorest
 import marshmallow as ma
 from apispec import BasePlugin
 from flask_smorest.utils import resolve_schema_instance
-from marshmallow import fields, validate
+from marshmallow import ValidationError, fields, validate
+from schwifty import IBAN
+from schwifty.exceptions import SchwiftyException
 from werkzeug.routing import BaseConverter
 
 from domain.money import MAX_CENTS
@@ -143,6 +145,30 @@ class Count(fields.Integer):
 
     def __init__(self, *, minimum: int, maximum: int, strict: bool = True, **kwargs: Any):
         super().__init__(strict=strict, validate=validate.Range(min=minimum, max=maximum), **kwargs)
+
+
+class IbanField(Text):
+    """An IBAN with a valid checksum and country format, stored in compact form.
+
+    OpenAPI shows the shape as `pattern` and the checksum as `format: iban`; spaces between
+    characters and lower case, as people copy IBANs, are accepted.
+    """
+
+    SHAPE = r"^[A-Za-z]{2}[0-9]{2}( ?[A-Za-z0-9]){11,30}$"
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("metadata", {}).update(format="iban", pattern=self.SHAPE)
+        super().__init__(**kwargs)
+        self._shape = Pattern(
+            self.SHAPE, error="not a valid IBAN: 2 letters, 2 digits, 11-30 letters or digits"
+        )
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        text = self._shape(super()._deserialize(value, attr, data, **kwargs))
+        try:
+            return IBAN(text).compact
+        except SchwiftyException as error:
+            raise ValidationError(f"not a valid IBAN: {error}") from None
 
 
 class StrictSchema(ma.Schema):

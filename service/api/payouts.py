@@ -4,13 +4,11 @@ from __future__ import annotations
 from uuid import UUID
 
 from flask.views import MethodView
-from marshmallow import ValidationError, fields, validate
-from schwifty import IBAN
-from schwifty.exceptions import SchwiftyException
+from marshmallow import fields, validate
 
 from domain.budget_round import PAYOUT_KINDS
 from service.api.common import (
-    BEARER, ActionSchema, Blueprint, Cents, Id, Pattern, ReasonSchema, StrictSchema, Text,
+    BEARER, ActionSchema, Blueprint, Cents, IbanField, Id, ReasonSchema, StrictSchema, Text,
 )
 from service.auth import actor, caller, requires
 from service.extension import runtime
@@ -20,30 +18,6 @@ from service.queries import payouts
 PAYOUT_STATUSES = ("requested", "approved", "rejected", "paid", "reversed")
 
 blp = Blueprint("payouts", __name__, url_prefix="/api/v1/rounds", description="Payouts to payees")
-
-
-class IbanField(Text):
-    """An IBAN with a valid checksum and country format, stored in compact form.
-
-    OpenAPI shows the shape as `pattern` and the checksum as `format: iban`; spaces between
-    characters and lower case, as people copy IBANs, are accepted.
-    """
-
-    SHAPE = r"^[A-Za-z]{2}[0-9]{2}( ?[A-Za-z0-9]){11,30}$"
-
-    def __init__(self, **kwargs):
-        kwargs.setdefault("metadata", {}).update(format="iban", pattern=self.SHAPE)
-        super().__init__(**kwargs)
-        self._shape = Pattern(
-            self.SHAPE, error="not a valid IBAN: 2 letters, 2 digits, 11-30 letters or digits"
-        )
-
-    def _deserialize(self, value, attr, data, **kwargs):
-        text = self._shape(super()._deserialize(value, attr, data, **kwargs))
-        try:
-            return IBAN(text).compact
-        except SchwiftyException as error:
-            raise ValidationError(f"not a valid IBAN: {error}") from None
 
 
 class PayoutIn(StrictSchema):

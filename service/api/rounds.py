@@ -293,6 +293,22 @@ class CloseRound(MethodView):
         return read_round(round_id)
 
 
+class CarryOverIn(StrictSchema):
+    to_round_id = fields.UUID(required=True, metadata={"description": "the neighbourhood's next round"})
+
+
+@blp.route("/<id:round_id>/carry-over")
+class CarryOver(MethodView):
+    @requires("official")
+    @blp.arguments(CarryOverIn)
+    @blp.response(200, RoundOut)
+    @blp.doc(security=BEARER)
+    def post(self, data, round_id):
+        """Close the round and deposit every euro not paid out in the next round (official)."""
+        runtime().application.carry_over(UUID(round_id), to_round_id=data["to_round_id"], actor=actor())
+        return read_round(round_id)
+
+
 @blp.route("/<id:round_id>/tallies")
 class Tallies(MethodView):
     @blp.response(200, TallyOut(many=True))

@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import sqlalchemy
 from flask import Flask
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse

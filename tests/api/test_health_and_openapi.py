@@ -7,7 +7,7 @@ import uuid
 from service.pages import PAGE_BLUEPRINTS
 from service.runtime import Runtime
 
-READ_MODELS = {"audit_trail", "ballots", "payouts", "places", "proposals", "rounds"}
+READ_MODELS = {"audit_trail", "ballots", "ledger", "payouts", "places", "proposals", "rounds"}
 UNDOCUMENTED = {"static", "api-docs.openapi_json"}
 PAGES = {blueprint.name for blueprint in PAGE_BLUEPRINTS}  # HTML for people, not API
 

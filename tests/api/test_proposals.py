@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import uuid
 
-import pytest
 
 
 def test_a_submitted_proposal_is_read_back_by_officials_and_hidden_from_the_public(api, rounds):

@@ -116,6 +116,13 @@ def test_each_principal_sees_what_the_visibility_rules_allow(api, rounds):
         (f"/audit/money-trail/{winner}", lambda body: "iban" in str(body), everyone(False)),
         (f"/audit/money-trail/{rejected}", bool, each(public=404, official=True, auditor=True,
                                                       admin=404)),
+        # The ledger and payment batches (payees, IBANs) for officials and auditors.
+        (f"/ledger/trial-balance?round_id={decided.round_id}", lambda body: body["total_debit"] > 0,
+         each(public=401, official=True, auditor=True, admin=403)),
+        (f"/ledger?format=json&round_id={decided.round_id}", lambda body: bool(body["transactions"]),
+         each(public=401, official=True, auditor=True, admin=403)),
+        (f"{decided.url}/payment-batches", counted, each(public=401, official=0, auditor=0,
+                                                         admin=403)),
         # What anyone may read.
         (decided.url, lambda body: body["paid"], everyone(10_000)),
         (f"{decided.url}/results", lambda body: sorted(p["proposal_id"] for p in body["proposals"]),
