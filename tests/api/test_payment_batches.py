@@ -63,4 +63,4 @@ def test_batches_refuse_bad_input_and_other_roles(api, rounds):
                 status=404)
     batch = driven.post("payment-batches", BATCH, status=201)
     api.refused("GET", f"{driven.url}/payment-batches/{batch['batch_id']}/pain.001?version=2",
-                as_="auditor", status=422)
+                as_="auditor", status=400)
