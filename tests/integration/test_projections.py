@@ -345,7 +345,7 @@ def test_a_read_model_stops_just_before_an_event_it_cannot_apply(
         landed = conn.execute(
             sa.select(deposits.c.amount).where(deposits.c.round_id == str(driven.round_id))
         ).scalars().all()
-    assert landed[-2:] == [100_00, 200_00]
+    assert {100_00, 200_00} <= set(landed) and 300_00 not in landed
 
     # A stopped read model stays stopped (no retry on every read) until an operator retries it.
     assert projector.catch_up() == 0
