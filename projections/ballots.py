@@ -11,7 +11,9 @@ import sqlalchemy as sa
 
 from domain.ballot import Ballot, receipt_for
 from domain.budget_round import BudgetRound
-from projections.tracking import KEYS_PER_SELECT, Batch, ReadModel, handles, metadata
+from projections.tracking import (
+    KEYS_PER_SELECT, Batch, ReadModel, bulk_insert, handles, metadata,
+)
 
 ballots = sa.Table(
     "rm_ballots",
@@ -43,14 +45,21 @@ closed_ballot_boxes = sa.Table(
 )
 
 
+# Version 1 of a ballot is its issue; version 2 its first cast.
+FIRST_CAST_VERSION = 2
+
+
 class BallotsProjection(ReadModel):
     name = "ballots"
     tables = (ballots, ballot_choices, closed_ballot_boxes)
 
     def prepare(self, batch: Batch, events: Sequence[tuple[int, Any]]) -> None:
         casts = [event for _position, event in events if isinstance(event, Ballot.Cast)]
-        batch.rows(ballots).preload(str(event.originator_id) for event in casts)
-        batch.rows(closed_ballot_boxes).preload(str(event.round_id) for event in casts)
+        batch.rows(ballots).preload(
+            str(event.originator_id) for event in casts
+            if event.originator_version > FIRST_CAST_VERSION
+        )
+        batch.rows(closed_ballot_boxes).preload({str(event.round_id) for event in casts})
 
     @handles(BudgetRound.VotingClosed)  # type: ignore[attr-defined]
     def on_voting_closed(self, batch: Batch, event: Any, position: int) -> None:
@@ -71,11 +80,15 @@ class BallotsProjection(ReadModel):
             "receipt": receipt_for(event.originator_id, event.originator_version, event.choices),
             "cast_at": event.timestamp.isoformat(),
         }
-        if rows.update(ballot_id, **values) is None:
+        # A ballot's first cast has no row to replace, so it needs no lookup: most casts are
+        # first casts, and a rebuild writes them all.
+        if event.originator_version == FIRST_CAST_VERSION:
             rows.insert({"ballot_id": ballot_id, **values})
-        # A later version replaces the choices of an earlier one; only those already written
-        # need deleting, a version earlier in this batch never reaches the database.
-        if rows.stored(ballot_id):
+        elif rows.update(ballot_id, **values) is None:
+            rows.insert({"ballot_id": ballot_id, **values})
+        elif rows.stored(ballot_id):
+            # A later version replaces the choices of an earlier one; only those already
+            # written need deleting, a version earlier in this batch never reaches the database.
             batch.scratch.setdefault("replaced", set()).add(ballot_id)
         batch.scratch.setdefault("choices", {})[ballot_id] = (round_id, event.choices)
 
@@ -92,8 +105,7 @@ class BallotsProjection(ReadModel):
             for ballot_id, (round_id, chosen) in choices.items()
             for pid, points in chosen.items()
         ]
-        if rows:
-            batch.conn.execute(sa.insert(ballot_choices), rows)
+        bulk_insert(batch.conn, ballot_choices, rows)
 
 
 def vote_counts(conn: sa.Connection, round_id: str) -> dict[str, tuple[int, int]]:

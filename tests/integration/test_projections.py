@@ -299,7 +299,7 @@ def test_rebuild_reproduces_identical_rows_in_every_table(
     assert dump_read_models(runtime.engine) == caught_up
 
     # Batch boundaries must not show in the rows either.
-    monkeypatch.setattr(projections.tracking, "BATCH_SIZE", 40)
+    monkeypatch.setattr(projections.tracking, "REBUILD_BATCH_SIZE", 40)
     runtime.projector.rebuild()
     assert dump_read_models(runtime.engine) == caught_up
 
@@ -383,7 +383,8 @@ def test_a_row_the_database_refuses_stops_its_read_model_until_the_cause_is_gone
     assert runtime.projector.positions()["places"] == 0
     assert runtime.projector.positions()["audit_trail"] == runtime.projector.log_position()
     failure = runtime.projector.failures()["places"]
-    assert (failure.position, failure.error) == (first.id, "IntegrityError")
+    assert failure.position == first.id
+    assert failure.error in ("IntegrityError", "UniqueViolation")  # as SQLAlchemy or psycopg names it
 
     with runtime.engine.begin() as conn:
         conn.execute(sa.delete(metadata.tables["rm_municipalities"]))
