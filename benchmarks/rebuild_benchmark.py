@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import random
 import resource
 import subprocess
@@ -173,19 +172,6 @@ def drop_database(settings: dict[str, Any]) -> None:
             conn.execute(f'DROP SCHEMA "{settings["DATABASE_SCHEMA"]}" CASCADE')
 
 
-def describe_machine() -> str:
-    cpus = os.cpu_count()
-    model = ""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return f"{platform.system()} {platform.machine()}, {cpus} CPUs ({model}), Python {platform.python_version()}"
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--backend", choices=("sqlite", "postgresql", "both"), default="both")
@@ -200,7 +186,9 @@ def main() -> None:
         print(json.dumps(child(step, json.loads(settings), argument)))
         return
 
-    print(describe_machine())
+    from ballot_benchmark import machine  # beside this file
+
+    print(", ".join(f"{key}: {value}" for key, value in machine().items()))
     backends = ("sqlite", "postgresql") if args.backend == "both" else (args.backend,)
     logs = [("generated", "populate-generated", str(args.events))]
     if args.election:

@@ -18,7 +18,7 @@ import logging
 import uuid
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from operator import itemgetter
+from operator import attrgetter, itemgetter
 from datetime import datetime, timezone
 from typing import Any
 
@@ -54,6 +54,7 @@ BATCH_SIZE = 1000
 # A rebuild writes many rows per event page: bigger pages mean fewer commits (each an fsync on
 # SQLite) while memory stays bounded by the page, not by the log.
 REBUILD_BATCH_SIZE = 20_000
+SQLITE_BULK_CACHE_KIB = 64 * 1024
 # Bound parameters per statement stay well under SQLite's limit (32,766).
 KEYS_PER_SELECT = 500
 
@@ -296,31 +297,40 @@ class Failure:
     failed_at: str
 
 
-@dataclass
 class _Page:
-    """A page of the log, each event decoded at most once for all read models."""
+    """A page of the log: its notifications by event class, each decoded at most once."""
 
-    notifications: Sequence[Any]
-    end: int
-    mapper: Any
-    _decoded: dict[int, Any] = field(default_factory=dict)
-
-    def events_for(
-        self, handlers: dict[type, Handler], after: int, classes: dict[str, type]
-    ) -> list[tuple[int, Any, Any]]:
-        chosen = []
-        for notification in self.notifications:
-            if notification.id <= after:
-                continue
+    def __init__(self, notifications: Sequence[Any], end: int, mapper: Any, classes: dict[str, type]):
+        self.end = end
+        self.mapper = mapper
+        self._by_class: dict[type, list[Any]] = {}
+        for notification in notifications:
             cls = classes.get(notification.topic)
             if cls is None:
+                # Resolving the stored topic (not comparing strings) keeps events stored under
+                # a topic that was later renamed or registered as an alias.
                 cls = classes[notification.topic] = resolve_topic(notification.topic)
-            if cls in handlers:
-                event = self._decoded.get(notification.id)
-                if event is None:
-                    event = self._decoded[notification.id] = self.mapper.to_domain_event(notification)
-                chosen.append((notification.id, notification.topic, event))
-        return chosen
+            self._by_class.setdefault(cls, []).append(notification)
+        self._decoded: dict[int, Any] = {}
+        self._size = len(notifications)
+
+    def __len__(self) -> int:
+        return self._size
+
+    def events_for(self, handlers: dict[type, Handler], after: int) -> list[tuple[int, str, Any]]:
+        """(position, topic, event) of the events after `after` that `handlers` handle, in order."""
+        chosen = [
+            n for cls, found in self._by_class.items() if cls in handlers for n in found
+            if n.id > after
+        ]
+        chosen.sort(key=attrgetter("id"))
+        events = []
+        for notification in chosen:
+            event = self._decoded.get(notification.id)
+            if event is None:
+                event = self._decoded[notification.id] = self.mapper.to_domain_event(notification)
+            events.append((notification.id, notification.topic, event))
+        return events
 
 
 class _HandlerFailed(Exception):
@@ -410,7 +420,7 @@ class Projector:
             # Fewer than a full page means everything up to `head` has been seen (ids can have
             # gaps where a transaction rolled back).
             end = head if len(notifications) < page_size else notifications[-1].id
-            page = _Page(notifications, end, self.mapper)
+            page = _Page(notifications, end, self.mapper, self._classes)
             for model in behind:
                 applied += self._apply_page(model, page)
 
@@ -435,13 +445,17 @@ class Projector:
         # `write` makes SQLite take its write lock at BEGIN, so concurrent catch-ups queue up
         # instead of failing halfway; PostgreSQL gets the same from FOR UPDATE.
         with self.engine.connect().execution_options(write=True) as conn, conn.begin():
+            if len(page) > BATCH_SIZE and conn.dialect.name == "sqlite":
+                # A big page writes rows all over the tables' B-trees; SQLite's default 2 MB
+                # page cache would read most of those pages again for every few rows.
+                conn.exec_driver_sql(f"PRAGMA cache_size = -{SQLITE_BULK_CACHE_KIB}")
             self._ensure_tracking_row(conn, model.name)
             position = conn.execute(
                 sa.select(tracking.c.position).where(tracking.c.name == model.name).with_for_update()
             ).scalar_one()
             if position >= page.end:
                 return 0  # another worker got here first
-            events = page.events_for(handlers, position, self._classes)
+            events = page.events_for(handlers, position)
             new_position = page.end
             if stop_before is not None:
                 new_position = events[stop_before][0] - 1
@@ -473,7 +487,7 @@ class Projector:
                     sa.select(tracking.c.position).where(tracking.c.name == model.name)
                     .with_for_update()
                 ).scalar_one()
-                events = page.events_for(handlers, position, self._classes)
+                events = page.events_for(handlers, position)
                 batch = Batch(conn)
                 try:
                     for index, (pos, _topic, event) in enumerate(events):
@@ -505,7 +519,7 @@ class Projector:
             position = conn.execute(
                 sa.select(tracking.c.position).where(tracking.c.name == model.name)
             ).scalar_one()
-        events = page.events_for(self._handlers[model.name], position, self._classes)
+        events = page.events_for(self._handlers[model.name], position)
         failing_position, topic, _event = events[0]
         failure = Failure(
             name=model.name, position=failing_position, topic=topic,
