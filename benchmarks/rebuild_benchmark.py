@@ -179,6 +179,8 @@ def main() -> None:
     parser.add_argument("--election", default=str(HERE.parent.parent / "shared/data/pabulib/poland_lodz_2022_.pb"),
                         help="a pabulib .pb file to import as the real-election log ('' to skip)")
     parser.add_argument("--before", type=Path, help="another checkout whose rebuild to measure too")
+    parser.add_argument("--before-max-events", type=int, default=300_000,
+                        help="measure --before only on logs up to this size (it may be slow)")
     parser.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -203,7 +205,7 @@ def main() -> None:
                     print(f"writing the {name} log on {backend} ...", file=sys.stderr, flush=True)
                     run_child(populate, settings, argument)
                     measured = [("read+decode", run_child("read", settings))]
-                    if args.before:
+                    if args.before and measured[0][1]["events"] <= args.before_max_events:
                         measured.append(("rebuild (before)", run_child("rebuild", settings, code=args.before)))
                     measured.append(("rebuild", run_child("rebuild", settings)))
                 finally:
