@@ -16,7 +16,8 @@ from __future__ import annotations
 import json
 import logging
 import uuid
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from operator import attrgetter, itemgetter
 from datetime import datetime, timezone
@@ -53,8 +54,8 @@ failures = sa.Table(
 BATCH_SIZE = 1000
 # A rebuild writes many rows per event page: bigger pages mean fewer commits (each an fsync on
 # SQLite) while memory stays bounded by the page, not by the log.
-REBUILD_BATCH_SIZE = 20_000
-SQLITE_BULK_CACHE_KIB = 64 * 1024
+REBUILD_BATCH_SIZE = 10_000
+SQLITE_BULK_CACHE_KIB = 32 * 1024
 # Bound parameters per statement stay well under SQLite's limit (32,766).
 KEYS_PER_SELECT = 500
 
@@ -100,6 +101,9 @@ def bulk_insert(conn: sa.Connection, table: sa.Table, rows: Sequence[dict[str, A
     columns = list(table.columns)
     names = ", ".join(c.name for c in columns)
     values = list(map(itemgetter(*(c.name for c in columns)), rows))
+    # In key order the primary key index is written page after page instead of all over.
+    key_positions = [columns.index(c) for c in table.primary_key.columns]
+    values.sort(key=itemgetter(*key_positions))
     json_columns = [i for i, c in enumerate(columns) if isinstance(c.type, sa.JSON)]
     if json_columns:
         values = [tuple(_as_json_text(row, json_columns)) for row in values]
@@ -441,41 +445,65 @@ class Projector:
         With `stop_before`, apply only the events before that index and move the position to
         just before it.
         """
-        handlers = self._handlers[model.name]
         # `write` makes SQLite take its write lock at BEGIN, so concurrent catch-ups queue up
         # instead of failing halfway; PostgreSQL gets the same from FOR UPDATE.
-        with self.engine.connect().execution_options(write=True) as conn, conn.begin():
-            if len(page) > BATCH_SIZE and conn.dialect.name == "sqlite":
-                # A big page writes rows all over the tables' B-trees; SQLite's default 2 MB
-                # page cache would read most of those pages again for every few rows.
-                conn.exec_driver_sql(f"PRAGMA cache_size = -{SQLITE_BULK_CACHE_KIB}")
-            self._ensure_tracking_row(conn, model.name)
-            position = conn.execute(
-                sa.select(tracking.c.position).where(tracking.c.name == model.name).with_for_update()
-            ).scalar_one()
-            if position >= page.end:
-                return 0  # another worker got here first
-            events = page.events_for(handlers, position)
-            new_position = page.end
-            if stop_before is not None:
-                new_position = events[stop_before][0] - 1
-                events = events[:stop_before]
-            batch = Batch(conn)
-            model.prepare(batch, [(pos, event) for pos, _topic, event in events])
-            for index, (pos, _topic, event) in enumerate(events):
-                try:
-                    handlers[type(event)](batch, event, pos)
-                except Exception as error:
-                    raise _HandlerFailed(index) from error
-            model.finish(batch)
-            batch.flush()
-            moved = conn.execute(
-                sa.update(tracking)
-                .where(tracking.c.name == model.name, tracking.c.position == position)
-                .values(position=new_position)
-            ).rowcount
-            if moved != 1:
-                raise ProjectionError(f"read model '{model.name}' was moved on by someone else")
+        with self.engine.connect().execution_options(write=True) as conn:
+            with self._bulk_settings(conn, bulk=len(page) > BATCH_SIZE), conn.begin():
+                return self._apply_in(conn, model, page, stop_before)
+
+    @staticmethod
+    @contextmanager
+    def _bulk_settings(conn: sa.Connection, *, bulk: bool) -> Iterator[None]:
+        """For a rebuild's big pages on SQLite: a bigger page cache and commits without fsync.
+
+        A big page writes rows all over the tables' B-trees, which SQLite's default 2 MB cache
+        would read again for every few rows. Without an fsync per commit (WAL, synchronous
+        NORMAL) a crash can lose the last pages' rows, but never corrupt the file, and their
+        positions are lost with them: the next catch-up writes them again.
+        """
+        if not bulk or conn.dialect.name != "sqlite":
+            yield
+            return
+        raw = conn.connection.driver_connection
+        raw.execute(f"PRAGMA cache_size = -{SQLITE_BULK_CACHE_KIB}")
+        raw.execute("PRAGMA synchronous = NORMAL")
+        try:
+            yield
+        finally:
+            raw.execute("PRAGMA synchronous = FULL")
+            raw.execute("PRAGMA cache_size = -2000")
+
+    def _apply_in(
+        self, conn: sa.Connection, model: ReadModel, page: _Page, stop_before: int | None
+    ) -> int:
+        handlers = self._handlers[model.name]
+        self._ensure_tracking_row(conn, model.name)
+        position = conn.execute(
+            sa.select(tracking.c.position).where(tracking.c.name == model.name).with_for_update()
+        ).scalar_one()
+        if position >= page.end:
+            return 0  # another worker got here first
+        events = page.events_for(handlers, position)
+        new_position = page.end
+        if stop_before is not None:
+            new_position = events[stop_before][0] - 1
+            events = events[:stop_before]
+        batch = Batch(conn)
+        model.prepare(batch, [(pos, event) for pos, _topic, event in events])
+        for index, (pos, _topic, event) in enumerate(events):
+            try:
+                handlers[type(event)](batch, event, pos)
+            except Exception as error:
+                raise _HandlerFailed(index) from error
+        model.finish(batch)
+        batch.flush()
+        moved = conn.execute(
+            sa.update(tracking)
+            .where(tracking.c.name == model.name, tracking.c.position == position)
+            .values(position=new_position)
+        ).rowcount
+        if moved != 1:
+            raise ProjectionError(f"read model '{model.name}' was moved on by someone else")
         return len(events)
 
     def _failing_index(self, model: ReadModel, page: _Page) -> int | None:
