@@ -9,7 +9,6 @@ import sqlalchemy as sa
 from domain.balance import Balance
 from domain.budget_round import BudgetRound
 from domain.proposal import Proposal
-from projections.ballots import vote_counts
 from projections.tracking import Batch, ReadModel, handles, metadata
 
 P = Proposal
@@ -134,29 +133,20 @@ def proposal_id_of(event: Any) -> Any:
     return event.proposal_id if isinstance(event, BudgetRound.Event) else event.originator_id
 
 
-PUBLIC_STATUSES = ("admitted", "funded", "not_selected", "completed")
-
-
 def list_proposals(
     conn: sa.Connection,
     round_id: str,
     *,
     statuses: tuple[str, ...] | None = None,
-    with_votes: bool = False,
 ) -> list[dict[str, Any]]:
-    """Proposals of a round, with vote counts when `with_votes` (only once voting closed)."""
+    """Proposals of a round, in order of submission, optionally only those with `statuses`."""
     query = (
         sa.select(proposals).where(proposals.c.round_id == round_id)
         .order_by(proposals.c.submitted_at, proposals.c.proposal_id)
     )
     if statuses is not None:
         query = query.where(proposals.c.status.in_(statuses))
-    items = [dict(row) for row in conn.execute(query).mappings()]
-    if with_votes:
-        counts = vote_counts(conn, round_id)
-        for item in items:
-            item["votes"], item["points"] = counts.get(item["proposal_id"], (0, 0))
-    return items
+    return [dict(row) for row in conn.execute(query).mappings()]
 
 
 def get_proposal(conn: sa.Connection, proposal_id: str) -> dict[str, Any] | None:

@@ -11,10 +11,11 @@ import click
 
 from domain.errors import BudgetError
 from domain.voting import DEFAULT_TIE_BREAK, TALLY_COMPLETIONS, TALLY_RULES
-from service.auth import ROLES, create_token, list_tokens, revoke_token
 from service.cli_tally import tally_command
 from service.config import load_settings
+from service.principal import ROLES
 from service.runtime import Runtime
+from service.token_store import create_token, list_tokens, revoke_token
 
 
 class State:

@@ -9,8 +9,8 @@ from werkzeug.exceptions import HTTPException
 
 from domain.errors import BudgetError, Conflict, Forbidden, NotFound, RuleViolation
 from projections.tracking import ProjectionError
-from service.auth import Unauthorized
 from service.config import ConfigurationError
+from service.principal import Unauthorized
 
 log = logging.getLogger(__name__)
 

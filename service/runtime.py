@@ -16,8 +16,8 @@ import sqlalchemy as sa
 from projections.catalogue import build_projector
 from projections.tracking import Failure, Projector, ReadModelStopped
 from service.application import BuurtbudgetApplication
-from service.auth import token_metadata
 from service.config import secret_key_of, storage_of
+from service.token_store import token_metadata
 from service.write_lock import FileWriteLock
 
 

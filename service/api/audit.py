@@ -1,18 +1,14 @@
 """For auditors: the audit trail of a round and the raw event log for offline replay."""
 from __future__ import annotations
 
-import base64
-import json
-from typing import Any
-
 from flask.views import MethodView
 from marshmallow import fields, validate
 
-from projections.audit_trail import audit_trail
 from service.api.common import BEARER, Blueprint, StrictSchema
-from service.api.rounds import read_round
-from service.auth import requires
+from service.auth import caller, requires
 from service.extension import runtime
+from service.queries import audit
+from service.queries.visibility import AUDIT_TRAIL_READERS, EVENT_LOG_READERS
 
 blp = Blueprint("audit", __name__, url_prefix="/api/v1", description="Audit trail and event log")
 
@@ -53,48 +49,33 @@ class EventLogOut(StrictSchema):
     head = fields.Integer()
 
 
-def stored_state(state: bytes) -> Any:
-    try:
-        return json.loads(state)
-    except (UnicodeDecodeError, json.JSONDecodeError):
-        return base64.b64encode(state).decode()
-
-
 @blp.route("/rounds/<id:round_id>/audit-trail")
 class RoundAuditTrail(MethodView):
-    @requires("official", "auditor")
+    @requires(*AUDIT_TRAIL_READERS)
     @blp.arguments(PageQuery, location="query")
     @blp.response(200, AuditEventOut(many=True))
     @blp.doc(security=BEARER)
     def get(self, query, round_id):
         """Every event of the round and its proposals, with actor, time and reason."""
-        read_round(round_id)
-        with runtime().reading() as conn:
-            return audit_trail(conn, round_id=round_id, **query)
+        return audit.round_audit_trail(runtime(), caller(), round_id, **query)
+
+
+@blp.route("/proposals/<id:proposal_id>/audit-trail")
+class ProposalAuditTrail(MethodView):
+    @requires(*AUDIT_TRAIL_READERS)
+    @blp.response(200, AuditEventOut(many=True))
+    @blp.doc(security=BEARER)
+    def get(self, proposal_id):
+        """Every event about this proposal, its review and its money, with actor, time and reason."""
+        return audit.proposal_audit_trail(runtime(), caller(), proposal_id)
 
 
 @blp.route("/events")
 class EventLog(MethodView):
-    @requires("auditor")
+    @requires(*EVENT_LOG_READERS)
     @blp.arguments(PageQuery, location="query")
     @blp.response(200, EventLogOut)
     @blp.doc(security=BEARER)
     def get(self, query):
         """The stored events in log order, as stored, for offline replay (auditor)."""
-        recorder = runtime().application.recorder
-        notifications = recorder.select_notifications(
-            start=query["after"] + 1, limit=query["limit"]
-        )
-        events = [
-            {
-                "id": n.id, "originator_id": str(n.originator_id),
-                "originator_version": n.originator_version, "topic": n.topic,
-                "state": stored_state(n.state),
-            }
-            for n in notifications
-        ]
-        return {
-            "events": events,
-            "next_after": events[-1]["id"] if len(events) == query["limit"] else None,
-            "head": recorder.max_notification_id() or 0,
-        }
+        return audit.event_log(runtime(), caller(), **query)

@@ -10,7 +10,6 @@ from flask_smorest.utils import resolve_schema_instance
 from marshmallow import fields, validate
 from werkzeug.routing import BaseConverter
 
-from domain.errors import NotFound
 from domain.money import MAX_CENTS
 
 BEARER = [{"bearerAuth": []}]
@@ -49,12 +48,6 @@ class ActionSchema(StrictSchema):
 
 class ReasonSchema(StrictSchema):
     reason = fields.String(required=True, validate=validate.Length(min=1, max=2000))
-
-
-def found(item: dict[str, Any] | None, what: str, key: Any) -> dict[str, Any]:
-    if item is None:
-        raise NotFound(f"{what} {key} not found")
-    return item
 
 
 class IdConverter(BaseConverter):

@@ -9,13 +9,10 @@ from schwifty import IBAN
 from schwifty.exceptions import SchwiftyException
 
 from domain.budget_round import PAYOUT_KINDS
-from projections import payouts
-from service.api.common import (
-    BEARER, ActionSchema, Blueprint, Cents, ReasonSchema, StrictSchema, found,
-)
-from service.api.rounds import read_round
-from service.auth import actor, current_principal, requires
+from service.api.common import BEARER, ActionSchema, Blueprint, Cents, ReasonSchema, StrictSchema
+from service.auth import actor, caller, requires
 from service.extension import runtime
+from service.queries import payouts
 
 blp = Blueprint("payouts", __name__, url_prefix="/api/v1/rounds", description="Payouts to payees")
 
@@ -75,12 +72,8 @@ class PayoutQuery(StrictSchema):
     status = fields.String(load_default=None)
 
 
-def _read_payout(round_id: str, payout_id: str) -> dict:
-    with runtime().reading() as conn:
-        item = payouts.get_payout(conn, payout_id)
-    if item is None or item["round_id"] != round_id:
-        found(None, "payout", payout_id)
-    return item
+def read_payout(round_id: str, payout_id: str) -> dict:
+    return payouts.get_payout(runtime(), caller(), round_id, payout_id)
 
 
 @blp.route("/<id:round_id>/payouts")
@@ -89,14 +82,7 @@ class Payouts(MethodView):
     @blp.response(200, PayoutOut(many=True))
     def get(self, query, round_id):
         """Payouts of a round. The public sees paid payouts without bank details."""
-        read_round(round_id)
-        principal = current_principal()
-        with runtime().reading() as conn:
-            if principal is not None and principal.role in ("official", "auditor"):
-                return payouts.list_payouts(conn, round_id=round_id, **query)
-            paid = payouts.list_payouts(conn, round_id=round_id, proposal_id=query["proposal_id"],
-                                        status="paid")
-        return [{k: v for k, v in item.items() if k != "iban"} for item in paid]
+        return payouts.list_payouts(runtime(), caller(), round_id, **query)
 
     @requires("official")
     @blp.arguments(PayoutIn)
@@ -107,7 +93,7 @@ class Payouts(MethodView):
         payout_id = runtime().application.request_payout(
             UUID(round_id), actor=actor(), **{**data, "proposal_id": str(data["proposal_id"])}
         )
-        return _read_payout(round_id, payout_id)
+        return read_payout(round_id, payout_id)
 
 
 @blp.route("/<id:round_id>/payouts/<id:payout_id>/approve")
@@ -119,7 +105,7 @@ class Approve(MethodView):
     def post(self, _data, round_id, payout_id):
         """Approve a payout; must be a different official than the requester (four eyes)."""
         runtime().application.approve_payout(UUID(round_id), payout_id, actor=actor())
-        return _read_payout(round_id, payout_id)
+        return read_payout(round_id, payout_id)
 
 
 @blp.route("/<id:round_id>/payouts/<id:payout_id>/reject")
@@ -131,7 +117,7 @@ class Reject(MethodView):
     def post(self, data, round_id, payout_id):
         """Reject a payout with a reason; must be a different official than the requester."""
         runtime().application.reject_payout(UUID(round_id), payout_id, actor=actor(), **data)
-        return _read_payout(round_id, payout_id)
+        return read_payout(round_id, payout_id)
 
 
 @blp.route("/<id:round_id>/payouts/<id:payout_id>/paid")
@@ -143,7 +129,7 @@ class MarkPaid(MethodView):
     def post(self, data, round_id, payout_id):
         """Record that the bank paid an approved payout, with the bank's reference (official)."""
         runtime().application.mark_payout_paid(UUID(round_id), payout_id, actor=actor(), **data)
-        return _read_payout(round_id, payout_id)
+        return read_payout(round_id, payout_id)
 
 
 @blp.route("/<id:round_id>/payouts/<id:payout_id>/reverse")
@@ -155,4 +141,4 @@ class Reverse(MethodView):
     def post(self, data, round_id, payout_id):
         """Reverse a paid payout with a reason; the money is reserved for the proposal again."""
         runtime().application.reverse_payout(UUID(round_id), payout_id, actor=actor(), **data)
-        return _read_payout(round_id, payout_id)
+        return read_payout(round_id, payout_id)

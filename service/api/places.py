@@ -4,10 +4,10 @@ from __future__ import annotations
 from flask.views import MethodView
 from marshmallow import fields, validate
 
-from projections import places
-from service.api.common import BEARER, Blueprint, StrictSchema, found
-from service.auth import actor, requires
+from service.api.common import BEARER, Blueprint, StrictSchema
+from service.auth import actor, caller, requires
 from service.extension import runtime
+from service.queries import places
 
 blp = Blueprint("places", __name__, url_prefix="/api/v1", description="Municipalities and neighbourhoods")
 
@@ -47,8 +47,7 @@ class Municipalities(MethodView):
     @blp.response(200, MunicipalityOut(many=True))
     def get(self):
         """List municipalities."""
-        with runtime().reading() as conn:
-            return places.list_municipalities(conn)
+        return places.list_municipalities(runtime(), caller())
 
     @requires("official")
     @blp.arguments(MunicipalityIn)
@@ -56,10 +55,8 @@ class Municipalities(MethodView):
     @blp.doc(security=BEARER)
     def post(self, data):
         """Register a municipality (official)."""
-        rt = runtime()
-        municipality_id = rt.application.register_municipality(actor=actor(), **data)
-        with rt.reading() as conn:
-            return places.get_municipality(conn, str(municipality_id))
+        municipality_id = runtime().application.register_municipality(actor=actor(), **data)
+        return places.get_municipality(runtime(), caller(), str(municipality_id))
 
 
 @blp.route("/municipalities/<id:municipality_id>")
@@ -67,9 +64,7 @@ class MunicipalityById(MethodView):
     @blp.response(200, MunicipalityOut)
     def get(self, municipality_id):
         """One municipality."""
-        with runtime().reading() as conn:
-            item = places.get_municipality(conn, municipality_id)
-        return found(item, "municipality", municipality_id)
+        return places.get_municipality(runtime(), caller(), municipality_id)
 
 
 @blp.route("/neighbourhoods")
@@ -78,8 +73,7 @@ class Neighbourhoods(MethodView):
     @blp.response(200, NeighbourhoodOut(many=True))
     def get(self, query):
         """List neighbourhoods, optionally of one municipality."""
-        with runtime().reading() as conn:
-            return places.list_neighbourhoods(conn, query["municipality_id"])
+        return places.list_neighbourhoods(runtime(), caller(), query["municipality_id"])
 
     @requires("official")
     @blp.arguments(NeighbourhoodIn)
@@ -87,10 +81,8 @@ class Neighbourhoods(MethodView):
     @blp.doc(security=BEARER)
     def post(self, data):
         """Register a neighbourhood of a municipality (official)."""
-        rt = runtime()
-        neighbourhood_id = rt.application.register_neighbourhood(actor=actor(), **data)
-        with rt.reading() as conn:
-            return places.get_neighbourhood(conn, str(neighbourhood_id))
+        neighbourhood_id = runtime().application.register_neighbourhood(actor=actor(), **data)
+        return places.get_neighbourhood(runtime(), caller(), str(neighbourhood_id))
 
 
 @blp.route("/neighbourhoods/<id:neighbourhood_id>")
@@ -98,6 +90,4 @@ class NeighbourhoodById(MethodView):
     @blp.response(200, NeighbourhoodOut)
     def get(self, neighbourhood_id):
         """One neighbourhood."""
-        with runtime().reading() as conn:
-            item = places.get_neighbourhood(conn, neighbourhood_id)
-        return found(item, "neighbourhood", neighbourhood_id)
+        return places.get_neighbourhood(runtime(), caller(), neighbourhood_id)

@@ -6,13 +6,12 @@ from uuid import UUID
 from flask.views import MethodView
 from marshmallow import fields, validate
 
-from domain.budget_round import AFTER_VOTING, PHASES
+from domain.budget_round import PHASES
 from domain.voting import TALLY_COMPLETIONS, TALLY_RULES, TIE_BREAK_KEYS, VOTING_METHODS
-from projections import ballots, proposals, rounds
-from domain.round_result import ballot_digest
-from service.api.common import ActionSchema, BEARER, Blueprint, Cents, StrictSchema, found
-from service.auth import actor, requires
+from service.api.common import BEARER, ActionSchema, Blueprint, Cents, StrictSchema
+from service.auth import actor, caller, requires
 from service.extension import runtime
+from service.queries import results, rounds, voting
 
 blp = Blueprint("rounds", __name__, url_prefix="/api/v1/rounds", description="Budget rounds")
 
@@ -143,15 +142,8 @@ class ReceiptsOut(StrictSchema):
     receipts = fields.List(fields.String())
 
 
-def _round(conn, round_id: str):
-    item = found(rounds.get_round(conn, round_id), "round", round_id)
-    item["ballots_cast"] = ballots.turnout(conn, item["round_id"])
-    return item
-
-
 def read_round(round_id: str):
-    with runtime().reading() as conn:
-        return _round(conn, round_id)
+    return rounds.get_round(runtime(), caller(), round_id)
 
 
 @blp.route("")
@@ -160,11 +152,7 @@ class Rounds(MethodView):
     @blp.response(200, RoundOut(many=True))
     def get(self, query):
         """List rounds, by neighbourhood and phase."""
-        with runtime().reading() as conn:
-            items = rounds.list_rounds(conn, **query)
-            for item in items:
-                item["ballots_cast"] = ballots.turnout(conn, item["round_id"])
-            return items
+        return rounds.list_rounds(runtime(), caller(), **query)
 
     @requires("official")
     @blp.arguments(RoundIn)
@@ -206,9 +194,7 @@ class Deposits(MethodView):
     @blp.response(200, DepositOut(many=True))
     def get(self, round_id):
         """Money put into the round, by source."""
-        with runtime().reading() as conn:
-            _round(conn, round_id)
-            return rounds.list_deposits(conn, round_id)
+        return rounds.list_deposits(runtime(), caller(), round_id)
 
     @requires("official")
     @blp.arguments(DepositIn)
@@ -257,9 +243,7 @@ class Tallies(MethodView):
     @blp.response(200, TallyOut(many=True))
     def get(self, round_id):
         """Every tally recorded for the round, with rule, winners, counts and ballot digest."""
-        with runtime().reading() as conn:
-            _round(conn, round_id)
-            return rounds.list_tallies(conn, round_id)
+        return results.list_tallies(runtime(), caller(), round_id)
 
     @requires("official")
     @blp.arguments(ActionSchema)
@@ -267,12 +251,8 @@ class Tallies(MethodView):
     @blp.doc(security=BEARER)
     def post(self, _data, round_id):
         """Count the final ballots with the round's rule and record the result (official)."""
-        rt = runtime()
-        outcome = rt.application.run_tally(UUID(round_id), actor=actor())
-        with rt.reading() as conn:
-            return next(
-                t for t in rounds.list_tallies(conn, round_id) if t["tally_id"] == outcome["tally_id"]
-            )
+        outcome = runtime().application.run_tally(UUID(round_id), actor=actor())
+        return results.get_tally(runtime(), caller(), round_id, outcome["tally_id"])
 
 
 @blp.route("/<id:round_id>/tallies/<id:tally_id>/confirm")
@@ -294,7 +274,7 @@ class VerifyTally(MethodView):
     @blp.response(200, VerificationOut)
     def get(self, round_id, tally_id):
         """Recount from the stored ballot events and compare with the recorded result (anyone)."""
-        return runtime().application.verify_tally(UUID(round_id), tally_id)
+        return results.verify_tally(runtime(), caller(), round_id, tally_id)
 
 
 @blp.route("/<id:round_id>/results")
@@ -302,30 +282,7 @@ class Results(MethodView):
     @blp.response(200, ResultOut)
     def get(self, round_id):
         """The decision: the confirmed (else latest) tally and every proposal on the ballot."""
-        with runtime().reading() as conn:
-            item = _round(conn, round_id)
-            recorded = rounds.list_tallies(conn, round_id)
-            confirmed = [t for t in recorded if t["tally_id"] == item["confirmed_tally_id"]]
-            tally = (confirmed or recorded[-1:] or [None])[0]
-            ballot = proposals.list_proposals(
-                conn, round_id, statuses=("admitted", "funded", "not_selected", "completed"),
-                with_votes=item["phase"] in AFTER_VOTING,
-            )
-        winners = {w["proposal_id"] for w in tally["result"]["winners"]} if tally else set()
-        return {
-            "round_id": item["round_id"],
-            "tally": tally,
-            "confirmed": bool(confirmed),
-            "proposals": [
-                {
-                    "proposal_id": p["proposal_id"], "title": p["title"], "cost": p["amount"],
-                    "status": p["status"], "votes": p.get("votes"),
-                    "score": tally["result"]["scores"].get(p["proposal_id"]) if tally else None,
-                    "winner": p["proposal_id"] in winners,
-                }
-                for p in ballot
-            ],
-        }
+        return results.get_results(runtime(), caller(), round_id)
 
 
 @blp.route("/<id:round_id>/receipts")
@@ -333,9 +290,4 @@ class Receipts(MethodView):
     @blp.response(200, ReceiptsOut)
     def get(self, round_id):
         """Receipts of the ballot versions that count, once voting closed: find yours here."""
-        with runtime().reading() as conn:
-            item = _round(conn, round_id)
-            if item["phase"] not in AFTER_VOTING:
-                return {"round_id": item["round_id"], "ballot_digest": None, "receipts": []}
-            listed = ballots.receipts(conn, round_id)
-        return {"round_id": item["round_id"], "ballot_digest": ballot_digest(listed), "receipts": listed}
+        return voting.list_receipts(runtime(), caller(), round_id)

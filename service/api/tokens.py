@@ -5,8 +5,12 @@ from flask.views import MethodView
 from marshmallow import fields, validate
 
 from service.api.common import BEARER, Blueprint, StrictSchema
-from service.auth import MAX_NAME_LENGTH, ROLES, actor, create_token, list_tokens, requires, revoke_token
+from service.auth import actor, caller, requires
 from service.extension import runtime
+from service.principal import ROLES
+from service.queries import tokens
+from service.queries.visibility import TOKEN_READERS
+from service.token_store import MAX_NAME_LENGTH, create_token, revoke_token
 
 blp = Blueprint("tokens", __name__, url_prefix="/api/v1/tokens", description="Bearer tokens (admin)")
 
@@ -28,12 +32,12 @@ class TokenOut(StrictSchema):
 
 @blp.route("")
 class Tokens(MethodView):
-    @requires("admin")
+    @requires(*TOKEN_READERS)
     @blp.response(200, TokenOut(many=True))
     @blp.doc(security=BEARER)
     def get(self):
         """List tokens (never their secrets)."""
-        return list_tokens(runtime().engine)
+        return tokens.list_tokens(runtime(), caller())
 
     @requires("admin")
     @blp.arguments(TokenIn)

@@ -7,10 +7,11 @@ from flask.views import MethodView
 from marshmallow import ValidationError, fields, validate, validates_schema
 
 from domain.budget_round import MAX_CODES_PER_BATCH
-from projections import ballots
 from service.api.common import BEARER, Blueprint, StrictSchema
 from service.auth import actor, requires
 from service.extension import runtime
+from service.principal import Principal
+from service.queries import voting
 
 blp = Blueprint("voting", __name__, url_prefix="/api/v1/rounds", description="Voting codes and ballots")
 
@@ -110,12 +111,4 @@ class BallotLookup(MethodView):
     @blp.response(200, LookupOut)
     def post(self, data, round_id):
         """See the ballot your code has cast (POST, so the code stays out of URLs and logs)."""
-        rt = runtime()
-        ballot_id = rt.application.ballot_id_of_code(UUID(round_id), data["code"])
-        with rt.reading() as conn:
-            row = ballots.ballot_of(conn, str(ballot_id))
-        if row is None:
-            return {"round_id": round_id, "cast": False, "ballot_version": None, "receipt": None,
-                    "choices": {}, "cast_at": None}
-        return {"round_id": round_id, "cast": True, "ballot_version": row["version"] - 1,
-                "receipt": row["receipt"], "choices": row["choices"], "cast_at": row["cast_at"]}
+        return voting.get_own_ballot(runtime(), Principal.resident(data["code"]), round_id)

@@ -21,7 +21,7 @@ from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
 from service.app import create_app
-from service.auth import create_token
+from service.token_store import create_token
 from service.extension import EXTENSION
 from service.runtime import Runtime
 

@@ -5,7 +5,7 @@ import uuid
 
 import pytest
 
-from service.auth import MAX_NAME_LENGTH
+from service.token_store import MAX_NAME_LENGTH
 
 
 def test_an_admin_creates_a_token_that_works_at_once_and_is_listed_without_its_secret(api):

@@ -1,0 +1,33 @@
+"""Municipalities and neighbourhoods, as anyone sees them."""
+from __future__ import annotations
+
+from typing import Any
+
+from projections import places
+from service.principal import Principal
+from service.queries.lookup import found
+from service.runtime import Runtime
+
+
+def list_municipalities(rt: Runtime, principal: Principal) -> list[dict[str, Any]]:
+    with rt.reading() as conn:
+        return places.list_municipalities(conn)
+
+
+def get_municipality(rt: Runtime, principal: Principal, municipality_id: str) -> dict[str, Any]:
+    with rt.reading() as conn:
+        item = places.get_municipality(conn, municipality_id)
+    return found(item, "municipality", municipality_id)
+
+
+def list_neighbourhoods(
+    rt: Runtime, principal: Principal, municipality_id: str | None = None
+) -> list[dict[str, Any]]:
+    with rt.reading() as conn:
+        return places.list_neighbourhoods(conn, municipality_id)
+
+
+def get_neighbourhood(rt: Runtime, principal: Principal, neighbourhood_id: str) -> dict[str, Any]:
+    with rt.reading() as conn:
+        item = places.get_neighbourhood(conn, neighbourhood_id)
+    return found(item, "neighbourhood", neighbourhood_id)
