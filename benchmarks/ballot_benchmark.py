@@ -487,7 +487,7 @@ def raw_sqlite(path: str, seconds: float) -> dict[str, Any]:
     started = time.perf_counter()
     while time.perf_counter() < end:
         conn.execute("BEGIN")
-        conn.execute("INSERT INTO raw_events VALUES (?, 1, 'domain.ballot:Ballot.Cast', ?)",
+        conn.execute("INSERT INTO raw_events VALUES (?, 1, 'buurtbudget/Ballot.Cast', ?)",
                      (str(uuid.uuid4()), RAW_STATE))
         conn.execute("COMMIT")
         count += 1
@@ -511,7 +511,7 @@ def raw_postgres(url: str, schema: str, seconds: float) -> dict[str, Any]:
         started = time.perf_counter()
         while time.perf_counter() < end:
             conn.execute("INSERT INTO raw_events (originator_id, originator_version, topic, state) "
-                         "VALUES (%s, 1, 'domain.ballot:Ballot.Cast', %s)", (uuid.uuid4(), RAW_STATE))
+                         "VALUES (%s, 1, 'buurtbudget/Ballot.Cast', %s)", (uuid.uuid4(), RAW_STATE))
             conn.commit()
             count += 1
         elapsed = time.perf_counter() - started

@@ -15,6 +15,7 @@ from eventsourcing.domain import Aggregate, event
 
 from domain.budget_round import BudgetRound
 from domain.errors import Conflict
+from domain.event_topics import keep_module_path_topics
 
 BALLOT_NAMESPACE = uuid5(NAMESPACE_URL, "https://buurtbudget.nl/ballot")
 
@@ -35,14 +36,28 @@ def receipt_for(ballot_id: UUID, version: int, choices: dict[str, int]) -> str:
     return hashlib.sha256(line.encode()).hexdigest()
 
 
+def counts_in_tally(cast_position: int, voting_closed_position: int | None) -> bool:
+    """Whether a cast counts: only if the log stored it before its round's VotingClosed.
+
+    A cast that raced the close of voting stays in the log, but the count, the read models and
+    the voter's answer all leave it out.
+    """
+    return voting_closed_position is None or cast_position < voting_closed_position
+
+
 class Ballot(Aggregate):
     """The ballot a voting code opens; each cast is a new version, the last one counts."""
+
+    TOPIC = "buurtbudget/Ballot"
+
+    class Created(Aggregate.Created):  # the library's; never stored, but it must have a topic
+        TOPIC = "buurtbudget/Ballot.Created"
 
     @classmethod
     def issue(cls, *, round_id: UUID, code_hash: str) -> Ballot:
         return cls(id=ballot_id_for(round_id, code_hash), round_id=round_id)
 
-    @event("Issued")
+    @event("Issued", topic="buurtbudget/Ballot.Issued")
     def __init__(self, *, id: UUID, round_id: UUID) -> None:
         self.round_id = round_id
         self.choices: dict[str, int] | None = None
@@ -56,6 +71,11 @@ class Ballot(Aggregate):
         self._cast(round_id=self.round_id, choices=dict(choices))
         return receipt_for(self.id, self.version, self.choices or {})
 
-    @event("Cast")
+    @event("Cast", topic="buurtbudget/Ballot.Cast")
     def _cast(self, *, round_id: UUID, choices: dict[str, int]) -> None:
         self.choices = choices
+
+
+keep_module_path_topics(Ballot, "domain.ballot:Ballot", (
+    "Issued", "Cast",
+))

@@ -17,6 +17,7 @@ from eventsourcing.domain import Aggregate, event
 
 from domain.balance import Balance
 from domain.errors import Conflict, Forbidden, NotFound, RuleViolation
+from domain.event_topics import keep_module_path_topics
 from domain.money import format_euros, require_cents
 from domain.voting import VotingSettings
 
@@ -68,6 +69,11 @@ def check_text(value: object, *, field: str, max_length: int, required: bool = T
 class BudgetRound(Aggregate):
     """One round of a neighbourhood's residents' budget, from submissions to closing."""
 
+    TOPIC = "buurtbudget/BudgetRound"
+
+    class Created(Aggregate.Created):  # the library's; never stored, but it must have a topic
+        TOPIC = "buurtbudget/BudgetRound.Created"
+
     @classmethod
     def open(
         cls,
@@ -92,7 +98,7 @@ class BudgetRound(Aggregate):
             actor=actor,
         )
 
-    @event("Opened")
+    @event("Opened", topic="buurtbudget/BudgetRound.Opened")
     def __init__(
         self,
         *,
@@ -119,6 +125,7 @@ class BudgetRound(Aggregate):
         self.ballot_costs: dict[str, int] = {}  # proposal id -> cost, frozen when voting opens
         self.codes_issued = 0
         self.tallies: dict[str, dict[str, Any]] = {}
+        self.tally_recorded_by: dict[str, str] = {}  # tally id -> the official who recorded it
         self.confirmed_tally_id: str | None = None
         self.winner_balances: dict[str, Balance] = {}  # proposal id -> its reservation's money
         self.completed: set[str] = set()
@@ -201,7 +208,7 @@ class BudgetRound(Aggregate):
         )
         self._settings_changed(schedule=new_schedule, voting=new_voting, actor=actor)
 
-    @event("SettingsChanged")
+    @event("SettingsChanged", topic="buurtbudget/BudgetRound.SettingsChanged")
     def _settings_changed(self, *, schedule: dict[str, str], voting: dict[str, Any], actor: str) -> None:
         self.schedule = schedule
         self.voting = voting
@@ -218,7 +225,7 @@ class BudgetRound(Aggregate):
             deposit_id=deposit_id, amount=amount, source=source, reference=reference, actor=actor
         )
 
-    @event("FundsDeposited")
+    @event("FundsDeposited", topic="buurtbudget/BudgetRound.FundsDeposited")
     def _funds_deposited(
         self, *, deposit_id: str, amount: int, source: str, reference: str, actor: str
     ) -> None:
@@ -232,7 +239,7 @@ class BudgetRound(Aggregate):
         self.check_phase("submission", doing="submit a proposal")
         self._proposal_received(proposal_id=proposal_id, amount=amount, actor="resident")
 
-    @event("ProposalReceived")
+    @event("ProposalReceived", topic="buurtbudget/BudgetRound.ProposalReceived")
     def _proposal_received(self, *, proposal_id: UUID, amount: int, actor: str) -> None:
         self.proposals[str(proposal_id)] = {"status": "submitted", "amount": amount}
 
@@ -244,7 +251,7 @@ class BudgetRound(Aggregate):
             raise NotFound(f"proposal {proposal_id} is not part of this round")
         self._proposal_reviewed(proposal_id=proposal_id, status=status, amount=amount)
 
-    @event("ProposalReviewed")
+    @event("ProposalReviewed", topic="buurtbudget/BudgetRound.ProposalReviewed")
     def _proposal_reviewed(self, *, proposal_id: UUID, status: str, amount: int) -> None:
         self.proposals[str(proposal_id)] = {"status": status, "amount": amount}
 
@@ -252,7 +259,7 @@ class BudgetRound(Aggregate):
         self.check_phase("submission", doing="close submissions")
         self._submissions_closed(actor=actor)
 
-    @event("SubmissionsClosed")
+    @event("SubmissionsClosed", topic="buurtbudget/BudgetRound.SubmissionsClosed")
     def _submissions_closed(self, *, actor: str) -> None:
         self.phase = "review"
 
@@ -273,7 +280,7 @@ class BudgetRound(Aggregate):
         self._voting_opened(ballot=admitted, actor=actor)
         return dict(admitted)
 
-    @event("VotingOpened")
+    @event("VotingOpened", topic="buurtbudget/BudgetRound.VotingOpened")
     def _voting_opened(self, *, ballot: dict[str, int], actor: str) -> None:
         self.phase = "voting"
         self.ballot_costs = ballot
@@ -290,7 +297,7 @@ class BudgetRound(Aggregate):
             )
         self._codes_issued(batch_id=batch_id, count=count, actor=actor)
 
-    @event("VotingCodesIssued")
+    @event("VotingCodesIssued", topic="buurtbudget/BudgetRound.VotingCodesIssued")
     def _codes_issued(self, *, batch_id: str, count: int, actor: str) -> None:
         self.codes_issued += count
 
@@ -302,7 +309,7 @@ class BudgetRound(Aggregate):
         self.check_phase("voting", doing="close voting")
         self._voting_closed(actor=actor)
 
-    @event("VotingClosed")
+    @event("VotingClosed", topic="buurtbudget/BudgetRound.VotingClosed")
     def _voting_closed(self, *, actor: str) -> None:
         self.phase = "decided"
 
@@ -320,9 +327,10 @@ class BudgetRound(Aggregate):
                 )
         self._tally_recorded(tally_id=tally_id, result=result, actor=actor)
 
-    @event("TallyRecorded")
+    @event("TallyRecorded", topic="buurtbudget/BudgetRound.TallyRecorded")
     def _tally_recorded(self, *, tally_id: str, result: dict[str, Any], actor: str) -> None:
         self.tallies[tally_id] = result
+        self.tally_recorded_by[tally_id] = actor
 
     def confirm_tally(self, *, tally_id: str, actor: str) -> dict[str, int]:
         """Reserve funds for each winner of a recorded tally; returns proposal id -> amount."""
@@ -331,6 +339,10 @@ class BudgetRound(Aggregate):
             raise NotFound(f"tally {tally_id} not found in this round")
         if tally_id != list(self.tallies)[-1]:
             raise Conflict("only the latest tally can be confirmed")
+        if self.tally_recorded_by[tally_id] == actor:
+            raise Forbidden(
+                "a different official than the one who recorded the tally must confirm it"
+            )
         winners = {w["proposal_id"]: w["cost"] for w in self.tallies[tally_id]["winners"]}
         total = sum(winners.values())
         if total > self.available:
@@ -341,7 +353,7 @@ class BudgetRound(Aggregate):
         self._tally_confirmed(tally_id=tally_id, reservations=winners, actor=actor)
         return winners
 
-    @event("TallyConfirmed")
+    @event("TallyConfirmed", topic="buurtbudget/BudgetRound.TallyConfirmed")
     def _tally_confirmed(self, *, tally_id: str, reservations: dict[str, int], actor: str) -> None:
         self.confirmed_tally_id = tally_id
         for proposal_id, amount in reservations.items():
@@ -394,7 +406,7 @@ class BudgetRound(Aggregate):
             actor=actor,
         )
 
-    @event("PayoutRequested")
+    @event("PayoutRequested", topic="buurtbudget/BudgetRound.PayoutRequested")
     def _payout_requested(
         self,
         *,
@@ -413,6 +425,7 @@ class BudgetRound(Aggregate):
             "amount": amount,
             "status": "requested",
             "requested_by": actor,
+            "approved_by": None,
         }
         self._move_payout_money(proposal_id, "request_payout", amount)
 
@@ -426,6 +439,13 @@ class BudgetRound(Aggregate):
         if payout["requested_by"] == actor:
             raise Forbidden(f"a different official than the one who requested it must {doing} a payout")
 
+    def _check_neither_requester_nor_approver(self, payout: dict[str, Any], actor: str) -> None:
+        if actor in (payout["requested_by"], payout["approved_by"]):
+            raise Forbidden(
+                "a payout must be marked paid by a different official than the ones who "
+                "requested and approved it"
+            )
+
     def _check_payout_status(self, payout: dict[str, Any], status: str, doing: str) -> None:
         if payout["status"] != status:
             raise Conflict(f"cannot {doing} a payout that is {payout['status']}")
@@ -436,11 +456,11 @@ class BudgetRound(Aggregate):
         self._check_second_official(payout, actor, "approve")
         self._payout_approved(payout_id=payout_id, **self._payout_facts(payout), actor=actor)
 
-    @event("PayoutApproved")
+    @event("PayoutApproved", topic="buurtbudget/BudgetRound.PayoutApproved")
     def _payout_approved(
         self, *, payout_id: str, proposal_id: str, amount: int, actor: str
     ) -> None:
-        self.payouts[payout_id]["status"] = "approved"
+        self.payouts[payout_id].update(status="approved", approved_by=actor)
 
     def reject_payout(self, *, payout_id: str, reason: str, actor: str) -> None:
         payout = self._payout(payout_id)
@@ -451,25 +471,57 @@ class BudgetRound(Aggregate):
             payout_id=payout_id, **self._payout_facts(payout), reason=reason, actor=actor
         )
 
-    @event("PayoutRejected")
+    @event("PayoutRejected", topic="buurtbudget/BudgetRound.PayoutRejected")
     def _payout_rejected(
         self, *, payout_id: str, proposal_id: str, amount: int, reason: str, actor: str
     ) -> None:
         self.payouts[payout_id]["status"] = "rejected"
         self._move_payout_money(proposal_id, "reject_payout", amount)
 
-    def mark_payout_paid(self, *, payout_id: str, bank_reference: str, actor: str) -> None:
+    def mark_payout_paid(
+        self, *, payout_id: str, bank_reference: str, paid_on: date | None = None, actor: str
+    ) -> None:
+        """Record that the bank paid an approved payout, on `paid_on` when that date is known."""
         payout = self._payout(payout_id)
         self._check_payout_status(payout, "approved", "mark as paid")
+        self._check_neither_requester_nor_approver(payout, actor)
         bank_reference = check_text(bank_reference, field="bank_reference", max_length=140)
         self._payout_paid(
             payout_id=payout_id, **self._payout_facts(payout), bank_reference=bank_reference,
-            actor=actor,
+            paid_on=None if paid_on is None else paid_on.isoformat(), actor=actor,
         )
 
-    @event("PayoutPaid")
+    class PayoutPaid(Aggregate.Event):
+        """The bank paid an approved payout.
+
+        Version 2 added `paid_on`, the bank's booking date (ISO) when it is known; events stored
+        as version 1 did not say, and read as `paid_on` None.
+        """
+
+        TOPIC = "buurtbudget/BudgetRound.PayoutPaid"
+        class_version = 2
+
+        payout_id: str
+        proposal_id: str
+        amount: int
+        bank_reference: str
+        paid_on: str | None
+        actor: str
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            state["paid_on"] = None
+
+    @event(PayoutPaid)
     def _payout_paid(
-        self, *, payout_id: str, proposal_id: str, amount: int, bank_reference: str, actor: str
+        self,
+        *,
+        payout_id: str,
+        proposal_id: str,
+        amount: int,
+        bank_reference: str,
+        paid_on: str | None,
+        actor: str,
     ) -> None:
         self.payouts[payout_id]["status"] = "paid"
         self._move_payout_money(proposal_id, "pay", amount)
@@ -485,7 +537,7 @@ class BudgetRound(Aggregate):
             payout_id=payout_id, **self._payout_facts(payout), reason=reason, actor=actor
         )
 
-    @event("PayoutReversed")
+    @event("PayoutReversed", topic="buurtbudget/BudgetRound.PayoutReversed")
     def _payout_reversed(
         self, *, payout_id: str, proposal_id: str, amount: int, reason: str, actor: str
     ) -> None:
@@ -507,7 +559,7 @@ class BudgetRound(Aggregate):
         self._unspent_released(proposal_id=proposal_id, amount=unspent, actor=actor)
         return unspent
 
-    @event("UnspentReleased")
+    @event("UnspentReleased", topic="buurtbudget/BudgetRound.UnspentReleased")
     def _unspent_released(self, *, proposal_id: str, amount: int, actor: str) -> None:
         self.winner_balances[proposal_id] = self.winner_balances[proposal_id].release(amount)
         self.balance = self.balance.release(amount)
@@ -524,7 +576,15 @@ class BudgetRound(Aggregate):
         self._closed(returned=unspent, destination=destination, actor=actor)
         return unspent
 
-    @event("Closed")
+    @event("Closed", topic="buurtbudget/BudgetRound.Closed")
     def _closed(self, *, returned: int, destination: str, actor: str) -> None:
         self.balance = self.balance.give_back(returned)
         self.phase = "closed"
+
+
+keep_module_path_topics(BudgetRound, "domain.budget_round:BudgetRound", (
+    "Opened", "SettingsChanged", "FundsDeposited", "ProposalReceived", "ProposalReviewed",
+    "SubmissionsClosed", "VotingOpened", "VotingCodesIssued", "VotingClosed", "TallyRecorded",
+    "TallyConfirmed", "PayoutRequested", "PayoutApproved", "PayoutRejected", "PayoutPaid",
+    "PayoutReversed", "UnspentReleased", "Closed",
+))

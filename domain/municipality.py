@@ -6,6 +6,7 @@ import re
 from eventsourcing.domain import Aggregate, event
 
 from domain.errors import RuleViolation
+from domain.event_topics import keep_module_path_topics
 
 # CBS (Statistics Netherlands) codes: GM + 4 digits for a municipality.
 CBS_MUNICIPALITY = re.compile(r"^GM\d{4}$")
@@ -21,13 +22,23 @@ def check_name(name: str) -> str:
 class Municipality(Aggregate):
     """A municipality that sets aside money for its neighbourhoods."""
 
+    TOPIC = "buurtbudget/Municipality"
+
+    class Created(Aggregate.Created):  # the library's; never stored, but it must have a topic
+        TOPIC = "buurtbudget/Municipality.Created"
+
     @classmethod
     def register(cls, *, name: str, cbs_code: str | None, actor: str) -> Municipality:
         if cbs_code is not None and not CBS_MUNICIPALITY.match(cbs_code):
             raise RuleViolation("a municipality's CBS code looks like GM0363", field="cbs_code")
         return cls(name=check_name(name), cbs_code=cbs_code, actor=actor)
 
-    @event("Registered")
+    @event("Registered", topic="buurtbudget/Municipality.Registered")
     def __init__(self, *, name: str, cbs_code: str | None, actor: str) -> None:
         self.name = name
         self.cbs_code = cbs_code
+
+
+keep_module_path_topics(Municipality, "domain.municipality:Municipality", (
+    "Registered",
+))

@@ -9,6 +9,7 @@ from eventsourcing.domain import Aggregate, event
 
 from domain.budget_round import BudgetRound, check_text
 from domain.errors import Conflict, Forbidden, RuleViolation
+from domain.event_topics import keep_module_path_topics
 from domain.money import require_cents
 
 STATUSES = ("submitted", "admitted", "rejected", "withdrawn", "funded", "not_selected", "completed")
@@ -37,6 +38,11 @@ def check_cost_lines(cost_lines: object) -> list[dict[str, Any]]:
 
 class Proposal(Aggregate):
     """An initiative proposed by residents for one budget round."""
+
+    TOPIC = "buurtbudget/Proposal"
+
+    class Created(Aggregate.Created):  # the library's; never stored, but it must have a topic
+        TOPIC = "buurtbudget/Proposal.Created"
 
     @classmethod
     def submit(
@@ -80,7 +86,7 @@ class Proposal(Aggregate):
         budget_round.receive_proposal(proposal_id=proposal.id, amount=proposal.amount)
         return proposal
 
-    @event("Submitted")
+    @event("Submitted", topic="buurtbudget/Proposal.Submitted")
     def __init__(
         self,
         *,
@@ -128,7 +134,7 @@ class Proposal(Aggregate):
         self._admitted(amount=amount, note=note, actor=actor)
         budget_round.note_review(proposal_id=self.id, status=self.status, amount=amount)
 
-    @event("Admitted")
+    @event("Admitted", topic="buurtbudget/Proposal.Admitted")
     def _admitted(self, *, amount: int, note: str, actor: str) -> None:
         self.status = "admitted"
         self.amount = amount
@@ -139,7 +145,7 @@ class Proposal(Aggregate):
         self._rejected(reason=reason, actor=actor)
         budget_round.note_review(proposal_id=self.id, status=self.status, amount=self.amount)
 
-    @event("Rejected")
+    @event("Rejected", topic="buurtbudget/Proposal.Rejected")
     def _rejected(self, *, reason: str, actor: str) -> None:
         self.status = "rejected"
 
@@ -154,7 +160,7 @@ class Proposal(Aggregate):
         self._withdrawn(reason=reason, actor="proposer")
         budget_round.note_review(proposal_id=self.id, status=self.status, amount=self.amount)
 
-    @event("Withdrawn")
+    @event("Withdrawn", topic="buurtbudget/Proposal.Withdrawn")
     def _withdrawn(self, *, reason: str, actor: str) -> None:
         self.status = "withdrawn"
 
@@ -167,12 +173,12 @@ class Proposal(Aggregate):
         else:
             self._not_selected(tally_id=tally_id, actor=actor)
 
-    @event("Funded")
+    @event("Funded", topic="buurtbudget/Proposal.Funded")
     def _funded(self, *, tally_id: str, amount: int, actor: str) -> None:
         self.status = "funded"
         self.funded_amount = amount
 
-    @event("NotSelected")
+    @event("NotSelected", topic="buurtbudget/Proposal.NotSelected")
     def _not_selected(self, *, tally_id: str, actor: str) -> None:
         self.status = "not_selected"
 
@@ -183,6 +189,11 @@ class Proposal(Aggregate):
         report = check_text(report, field="report", max_length=5000)
         self._completed(report=report, unspent=unspent, actor=actor)
 
-    @event("Completed")
+    @event("Completed", topic="buurtbudget/Proposal.Completed")
     def _completed(self, *, report: str, unspent: int, actor: str) -> None:
         self.status = "completed"
+
+
+keep_module_path_topics(Proposal, "domain.proposal:Proposal", (
+    "Submitted", "Admitted", "Rejected", "Withdrawn", "Funded", "NotSelected", "Completed",
+))

@@ -9,7 +9,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from domain.ballot import Ballot, receipt_for
+from domain.ballot import Ballot, counts_in_tally, receipt_for
 from domain.budget_round import BudgetRound
 from projections.tracking import (
     KEYS_PER_SELECT, Batch, ReadModel, bulk_insert, handles, metadata,
@@ -68,9 +68,10 @@ class BallotsProjection(ReadModel):
         ))
 
     @handles(Ballot.Cast)  # type: ignore[attr-defined]
-    def on_cast(self, batch: Batch, event: Any, _position: int) -> None:
+    def on_cast(self, batch: Batch, event: Any, position: int) -> None:
         round_id = str(event.round_id)
-        if batch.rows(closed_ballot_boxes).get(round_id) is not None:
+        closed = batch.rows(closed_ballot_boxes).get(round_id)
+        if not counts_in_tally(position, closed and closed["closed_at_position"]):
             return
         ballot_id = str(event.originator_id)
         rows = batch.rows(ballots)

@@ -250,7 +250,7 @@ Handler = Callable[[Batch, Any, int], None]
 
 
 def handles(*event_classes: type) -> Callable[[Handler], Handler]:
-    """Mark a read model method as the handler of these event classes."""
+    """Mark a read model method as the handler of these event classes (under any stored topic)."""
 
     def mark(method: Handler) -> Handler:
         method.handled_classes = event_classes  # type: ignore[attr-defined]

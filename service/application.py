@@ -5,16 +5,15 @@ import hashlib
 import hmac
 import secrets
 import uuid
-from collections.abc import Callable, Iterator, Sequence
-from copy import deepcopy
+from collections.abc import Callable
+from datetime import date
 from importlib import metadata
 from typing import Any, TypeVar
 from uuid import UUID
 
-from eventsourcing.application import AggregateNotFoundError, Application, Repository
+from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.domain import Aggregate
-from eventsourcing.persistence import IntegrityError
-from eventsourcing.utils import get_topic
+from eventsourcing.persistence import ApplicationRecorder
 
 from domain.ballot import Ballot, ballot_id_for
 from domain.budget_round import BudgetRound
@@ -23,8 +22,9 @@ from domain.municipality import Municipality
 from domain.neighbourhood import Neighbourhood
 from domain.proposal import Proposal
 from domain.round_result import comparable, count_round
-from service.group_commit import GroupCommit, cooperative_gather
-from service.write_lock import FileWriteLock
+from service.ballot_box import BallotBox
+from service.conflict_retry import RetryPolicy
+from service.event_store import EventStore
 
 A = TypeVar("A", bound=Aggregate)
 T = TypeVar("T")
@@ -32,9 +32,6 @@ T = TypeVar("T")
 # Voting codes are printed on letters: no 0/O or 1/I/L to misread. 12 symbols of 32 = 60 bits.
 CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
 CODE_LENGTH = 12
-CONFLICT_RETRIES = 3
-BALLOT_CAST_TOPIC = get_topic(Ballot.Cast)  # type: ignore[attr-defined]
-VOTING_CLOSED_TOPIC = get_topic(BudgetRound.VotingClosed)  # type: ignore[attr-defined]
 
 
 def software_version() -> str:
@@ -61,33 +58,23 @@ class BuurtbudgetApplication(Application[UUID]):
 
     def __init__(
         self,
-        env: dict[str, str] | None = None,
         *,
+        event_store: EventStore,
         secret_key: bytes,
-        write_lock: FileWriteLock | None = None,
+        create_tables: bool = False,
     ) -> None:
-        super().__init__(env)
+        self.event_store = event_store
+        super().__init__(event_store.env(create_tables=create_tables))
         # The key of the keyed hashes of voting codes and proposer keys: without it, the hashes in
         # the log cannot be linked back to a code, not even by someone holding the database.
         self._secret_key = secret_key
-        self._write_lock = write_lock
-        # Ballots cast at the same moment by requests of this process share one transaction.
-        self._ballot_writer: GroupCommit[Ballot, int] = GroupCommit(
-            self._write_ballots, gather=cooperative_gather()
+        self.retry = RetryPolicy()
+        self.ballot_box = BallotBox(
+            self, self.retry, read_round=lambda rid: self._get(rid, BudgetRound, "round", copy=False)
         )
-        # Rounds as this process last saw them voting (see _round_seen_voting).
-        self._rounds_seen_voting: dict[UUID, BudgetRound] = {}
-        # Ballots not cast before in this process are read past the aggregate cache (see
-        # _load_ballot).
-        self.ballot_repository: Repository[UUID] = Repository(self.events)
 
-    def _record(self, processing_event: Any) -> Any:
-        # The library's one place where events are written: on SQLite, writers queue on a file
-        # lock instead of SQLite's sleeping busy handler (see service/write_lock.py).
-        if self._write_lock is None:
-            return super()._record(processing_event)
-        with self._write_lock.held():
-            return super()._record(processing_event)
+    def construct_recorder(self) -> ApplicationRecorder:
+        return self.event_store.application_recorder(self.factory)
 
     # -- loading and saving ---------------------------------------------------------------------
 
@@ -108,21 +95,7 @@ class BuurtbudgetApplication(Application[UUID]):
         return self._get(proposal_id, Proposal, "proposal")
 
     def _retrying(self, command: Callable[[], T]) -> T:
-        """Run load-decide-save again when another writer got to an aggregate first.
-
-        Each attempt reloads and re-checks every guard, so a retry can only succeed if the
-        command is still valid on the newer state; the loser of a race for the last euro gets
-        the rule violation, not a silent overspend.
-        """
-        for attempt in range(CONFLICT_RETRIES):
-            try:
-                return command()
-            except IntegrityError:
-                if attempt == CONFLICT_RETRIES - 1:
-                    raise Conflict(
-                        "someone else changed this at the same time; please try again"
-                    ) from None
-        raise AssertionError("unreachable")
+        return self.retry.run(command)
 
     def keyed_hash(self, purpose: str, value: str) -> str:
         return hmac.new(self._secret_key, f"{purpose}:{value}".encode(), hashlib.sha256).hexdigest()
@@ -306,102 +279,7 @@ class BuurtbudgetApplication(Application[UUID]):
 
     def cast_ballot(self, round_id: UUID, *, code: str, choices: dict[str, int]) -> dict[str, Any]:
         """Cast or replace the ballot of a voting code; returns its version and the receipt."""
-        ballot_id = ballot_id_for(round_id, self._code_hash(code))
-        attempts = 0
-
-        def command() -> dict[str, Any]:
-            nonlocal attempts
-            attempts += 1
-            try:
-                ballot = self._load_ballot(ballot_id)
-            except AggregateNotFoundError:
-                raise Forbidden("this voting code is not valid for this round") from None
-            receipt = ballot.cast(budget_round=self._round_seen_voting(round_id), choices=choices)
-            if attempts == 1:
-                self._ballot_writer.submit(ballot)
-            else:
-                # After a conflict, write alone: the group may have held the racing ballot.
-                (outcome,) = self._write_ballots([ballot])
-                if isinstance(outcome, BaseException):
-                    raise outcome
-            return {"ballot_version": ballot.version - 1, "receipt": receipt}
-
-        return self._retrying(command)
-
-    def _load_ballot(self, ballot_id: UUID) -> Ballot:
-        """A ballot to cast on, read past the aggregate cache unless it was cast before.
-
-        Most codes are cast once: reading their ballot past the cache saves a deep copy and
-        keeps the rounds cached. A ballot that has been cast is cached, so that recasting a code
-        costs a fast-forward, not a replay of every earlier version.
-        """
-        cache = self.repository.cache
-        if cache is None:
-            return self.ballot_repository.get(ballot_id)
-        try:
-            cache.get(ballot_id)
-        except KeyError:
-            ballot = self.ballot_repository.get(ballot_id)
-            if ballot.version > 1:
-                cache.put(ballot_id, deepcopy(ballot))
-            return ballot
-        return self.repository.get(ballot_id)
-
-    def _round_seen_voting(self, round_id: UUID) -> BudgetRound:
-        """The round to check a ballot's rules against, read from the store only if not voting.
-
-        While a round is voting, what a ballot is checked against (its voting rules and the
-        costs on the ballot) is frozen and the phase can only move on, so the round as this
-        process last saw it voting judges a ballot as the current round would. Whether voting is
-        still open is read by the writer of each group (`_write_ballots`), once per group.
-        """
-        budget_round = self._rounds_seen_voting.get(round_id)
-        if budget_round is None:
-            budget_round = self._get(round_id, BudgetRound, "round", copy=False)
-            if budget_round.phase == "voting":
-                self._rounds_seen_voting[round_id] = budget_round
-        return budget_round
-
-    def _write_ballots(self, ballots: Sequence[Ballot]) -> list[int | BaseException]:
-        """Save ballots in one transaction; per ballot its log position, or why it was refused.
-
-        The round is read once before the write (is it still voting?) and once after: the
-        ballots are saved without their round, so a close of voting can slip in between. Such a
-        ballot stays in the log but is not counted (ballots count up to the round's VotingClosed
-        in log order), and the voter must hear that rather than get a receipt that will not
-        appear.
-        """
-        outcomes: dict[UUID, int | BaseException] = {}
-        for round_id in {ballot.round_id for ballot in ballots}:
-            try:
-                self._get(round_id, BudgetRound, "round", copy=False).check_accepts_ballots()
-            except Conflict as refusal:
-                self._rounds_seen_voting.pop(round_id, None)
-                outcomes.update({b.id: refusal for b in ballots if b.round_id == round_id})
-        accepted = [ballot for ballot in ballots if ballot.id not in outcomes]
-        if accepted:
-            recordings = self.save(*accepted)
-            positions = {r.domain_event.originator_id: r.notification.id for r in recordings}
-            closed_at = {rid: self._voting_closed_at(rid) for rid in {b.round_id for b in accepted}}
-            for ballot in accepted:
-                closed, position = closed_at[ballot.round_id], positions[ballot.id]
-                outcomes[ballot.id] = position if closed is None or position < closed else Conflict(
-                    "voting closed before your ballot was stored; it was not counted"
-                )
-        return [outcomes[ballot.id] for ballot in ballots]
-
-    def _voting_closed_at(self, round_id: UUID) -> int | None:
-        """The log position of the round's VotingClosed, or None while it is voting."""
-        if self._get(round_id, BudgetRound, "round", copy=False).phase == "voting":
-            return None
-        self._rounds_seen_voting.pop(round_id, None)
-        return self._voting_closed_position(round_id)
-
-    def _voting_closed_position(self, round_id: UUID) -> int | None:
-        for notification in self._notifications_with_topics([VOTING_CLOSED_TOPIC]):
-            if notification.originator_id == round_id:
-                return notification.id
-        return None
+        return self.ballot_box.cast(round_id, ballot_id_for(round_id, self._code_hash(code)), choices)
 
     def import_ballots(
         self, round_id: UUID, ballots: list[dict[str, int]], *, actor: str, batch_size: int = 2000
@@ -429,31 +307,8 @@ class BuurtbudgetApplication(Application[UUID]):
         return len(ballots)
 
     def final_ballots(self, round_id: UUID) -> dict[UUID, tuple[int, dict[str, int]]]:
-        """The last version of every ballot of a round cast before voting closed, from the log."""
-        final: dict[UUID, tuple[int, dict[str, int]]] = {}
-        topics = [BALLOT_CAST_TOPIC, VOTING_CLOSED_TOPIC]
-        for notification in self._notifications_with_topics(topics):
-            if notification.topic == VOTING_CLOSED_TOPIC:
-                if notification.originator_id == round_id:
-                    break  # what comes after the close is late, whatever the voter was told
-                continue
-            domain_event = self.mapper.to_domain_event(notification)
-            if domain_event.round_id == round_id:
-                final[domain_event.originator_id] = (
-                    domain_event.originator_version, dict(domain_event.choices)
-                )
-        return final
-
-    def _notifications_with_topics(self, topics: list[str], page: int = 5000) -> Iterator[Any]:
-        start = 1
-        while True:
-            notifications = self.recorder.select_notifications(
-                start=start, limit=page, topics=topics
-            )
-            yield from notifications
-            if len(notifications) < page:
-                return
-            start = notifications[-1].id + 1
+        """The last version of every ballot of a round that counts (cast before voting closed)."""
+        return self.ballot_box.final_ballots(round_id)
 
     # -- decision -------------------------------------------------------------------------------
 
@@ -539,12 +394,18 @@ class BuurtbudgetApplication(Application[UUID]):
         )
 
     def mark_payout_paid(
-        self, round_id: UUID, payout_id: str, *, bank_reference: str, actor: str
+        self,
+        round_id: UUID,
+        payout_id: str,
+        *,
+        bank_reference: str,
+        paid_on: date | None = None,
+        actor: str,
     ) -> None:
         self._on_round(
             round_id,
             lambda r: r.mark_payout_paid(
-                payout_id=payout_id, bank_reference=bank_reference, actor=actor
+                payout_id=payout_id, bank_reference=bank_reference, paid_on=paid_on, actor=actor
             ),
         )
 

@@ -119,8 +119,8 @@ def demo(state: State, as_json: bool) -> None:
     rt = state.runtime(create_tables=True)
     result = run_demo(rt.application)
     tokens = {}
-    for role, name in (("official", "demo-anna"), ("official", "demo-bram"), ("auditor", "demo-audit"),
-                       ("admin", "demo-admin")):
+    for role, name in (("official", "demo-anna"), ("official", "demo-bram"), ("official", "demo-cas"),
+                       ("auditor", "demo-audit"), ("admin", "demo-admin")):
         try:
             tokens[name] = create_token(rt.engine, name=name, role=role, created_by="demo")["token"]
         except BudgetError:

@@ -8,7 +8,11 @@ from uuid import UUID
 
 from service.application import BuurtbudgetApplication
 
-OFFICIAL, SECOND_OFFICIAL = "official:demo-anna", "official:demo-bram"
+# Four eyes and then some: one official runs the round, records the tally and requests payouts,
+# a second confirms the tally and approves payouts, a third marks them paid.
+OFFICIAL, SECOND_OFFICIAL, THIRD_OFFICIAL = (
+    "official:demo-anna", "official:demo-bram", "official:demo-cas"
+)
 
 INITIATIVES = [
     ("Geveltuinen Javastraat", "Groen", "Tegels eruit, planten erin: 40 geveltuinen met buren.",
@@ -100,7 +104,9 @@ def run_demo(app: BuurtbudgetApplication, *, seed: int = 2026) -> DemoResult:
             description="Factuur initiatief",
         )
         app.approve_payout(past, payout_id, actor=SECOND_OFFICIAL)
-        app.mark_payout_paid(past, payout_id, bank_reference=f"BANK-{number:05d}", actor=OFFICIAL)
+        app.mark_payout_paid(
+            past, payout_id, bank_reference=f"BANK-{number:05d}", actor=THIRD_OFFICIAL
+        )
         app.complete_proposal(UUID(winner["proposal_id"]), report="Uitgevoerd; foto's op de buurtsite.",
                               actor=OFFICIAL)
     app.close_round(past, destination="Algemene middelen stadsdeel Oost", actor=OFFICIAL)

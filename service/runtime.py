@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -17,21 +17,25 @@ from projections.catalogue import build_projector
 from projections.tracking import Failure, Projector, ReadModelStopped
 from service.application import BuurtbudgetApplication
 from service.config import secret_key_of, storage_of
+from service.event_store import EventStore, TransactionWriter
 from service.token_store import token_metadata
-from service.write_lock import FileWriteLock
 
 
 class Runtime:
-    def __init__(self, settings: Mapping[str, Any], *, create_tables: bool = False):
+    def __init__(
+        self,
+        settings: Mapping[str, Any],
+        *,
+        create_tables: bool = False,
+        transaction_writers: Sequence[TransactionWriter] = (),
+    ):
         storage = storage_of(settings)
         self.storage = storage
-        self.write_lock = (
-            FileWriteLock(storage.sqlite_path + ".write-lock") if storage.kind == "sqlite" else None
-        )
+        self.event_store = EventStore(storage, writers=transaction_writers)
         self.application = BuurtbudgetApplication(
-            env=storage.event_store_env(create_tables=create_tables),
+            event_store=self.event_store,
             secret_key=secret_key_of(settings, create=create_tables),
-            write_lock=self.write_lock,
+            create_tables=create_tables,
         )
         self.engine = storage.create_engine()
         self.projector: Projector = build_projector(self.engine, self.application)
@@ -67,8 +71,7 @@ class Runtime:
     def close(self) -> None:
         self.application.close()
         self.engine.dispose()
-        if self.write_lock is not None:
-            self.write_lock.close()
+        self.event_store.close()
 
 
 class RuntimeHolder:

@@ -9,10 +9,6 @@ import sqlalchemy
 from sqlalchemy import event as sqlalchemy_event
 
 DEFAULT_DATABASE_URL = "sqlite:///buurtbudget.db"
-# Every ballot cast loads its round; cached aggregates are fast-forwarded with the events stored
-# since (one query, usually empty), so the round is not replayed from its first event each time.
-AGGREGATE_CACHE = {"AGGREGATE_CACHE_MAXSIZE": "500", "AGGREGATE_CACHE_FASTFORWARD": "y"}
-
 
 @dataclass(frozen=True)
 class Storage:
@@ -38,39 +34,6 @@ class Storage:
     def sqlite_path(self) -> str:
         # sqlite:///relative.db and sqlite:////absolute.db, as SQLAlchemy spells them.
         return unquote(urlsplit(self.url).path[1:])
-
-    def event_store_env(self, *, create_tables: bool) -> dict[str, str]:
-        """Settings for the eventsourcing library's recorders."""
-        return {**self._recorder_env(create_tables), **AGGREGATE_CACHE}
-
-    def _recorder_env(self, create_tables: bool) -> dict[str, str]:
-        create = "y" if create_tables else "n"
-        if self.kind == "memory":
-            return {"PERSISTENCE_MODULE": "eventsourcing.popo"}
-        if self.kind == "sqlite":
-            return {
-                "PERSISTENCE_MODULE": "eventsourcing.sqlite",
-                "SQLITE_DBNAME": self.sqlite_path,
-                "SQLITE_LOCK_TIMEOUT": "30",
-                "CREATE_TABLE": create,
-            }
-        parts = urlsplit(self.url)
-        env = {
-            "PERSISTENCE_MODULE": "eventsourcing.postgres",
-            "POSTGRES_DBNAME": unquote(parts.path.lstrip("/")) or "postgres",
-            "POSTGRES_HOST": parts.hostname or "127.0.0.1",
-            "POSTGRES_PORT": str(parts.port or 5432),
-            "POSTGRES_USER": unquote(parts.username or "postgres"),
-            "POSTGRES_PASSWORD": unquote(parts.password or ""),
-            "POSTGRES_LOCK_TIMEOUT": "10",
-            "POSTGRES_POOL_SIZE": "3",
-            "POSTGRES_MAX_OVERFLOW": "3",
-            "POSTGRES_CONNECT_TIMEOUT": "5",
-            "CREATE_TABLE": create,
-        }
-        if self.schema:
-            env["POSTGRES_SCHEMA"] = self.schema
-        return env
 
     def create_engine(self) -> sqlalchemy.Engine:
         """The SQLAlchemy engine for the read models, in the same database as the events."""

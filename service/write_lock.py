@@ -2,8 +2,8 @@
 
 SQLite allows one writer; when several gunicorn workers write at once, the losers wait in SQLite's
 busy handler, which sleeps 1 to 100 ms between tries instead of waking when the lock is free. An
-advisory file lock hands the write over as soon as it is released: the benchmark measured p99
-latency 30-40 % lower with it under 16 concurrent voters.
+advisory file lock hands the write over as soon as it is released (docs/performance.md has the
+measurement). The event store (service/event_store.py) takes it around each event transaction.
 """
 from __future__ import annotations
 

@@ -41,6 +41,7 @@ class PayoutIn(StrictSchema):
 
 class PaidIn(StrictSchema):
     bank_reference = fields.String(required=True, validate=validate.Length(min=1, max=140))
+    paid_on = fields.Date(metadata={"description": "the bank's booking date, when known"})
 
 
 class PayoutOut(StrictSchema):
@@ -127,7 +128,7 @@ class MarkPaid(MethodView):
     @blp.response(200, PayoutOut)
     @blp.doc(security=BEARER)
     def post(self, data, round_id, payout_id):
-        """Record that the bank paid an approved payout, with the bank's reference (official)."""
+        """Record the bank's payment of an approved payout (official, not requester or approver)."""
         runtime().application.mark_payout_paid(UUID(round_id), payout_id, actor=actor(), **data)
         return read_payout(round_id, payout_id)
 

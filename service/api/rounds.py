@@ -262,7 +262,7 @@ class ConfirmTally(MethodView):
     @blp.response(200, RoundOut)
     @blp.doc(security=BEARER)
     def post(self, _data, round_id, tally_id):
-        """Confirm a tally: reserve funds for each winner; execution begins (official)."""
+        """Confirm a tally (an official, not its recorder): reserve each winner's funds."""
         runtime().application.confirm_tally(
             UUID(round_id), tally_id=tally_id, actor=actor()
         )

@@ -32,6 +32,7 @@ TOKEN_NAMES = {
     "second_official": ("bram", "official"),
     "auditor": ("carla", "auditor"),
     "admin": ("dirk", "admin"),
+    "third_official": ("emre", "official"),
 }
 BALANCES = ("phase", "deposited", "reserved", "pending", "paid", "returned", "available")
 IBAN = "NL91ABNA0417164300"
@@ -126,6 +127,12 @@ def official(issued_tokens: dict[str, str]) -> dict[str, str]:
 def second_official(issued_tokens: dict[str, str]) -> dict[str, str]:
     """Another official, for everything the four-eyes rule wants a second person for."""
     return bearer(issued_tokens["second_official"])
+
+
+@pytest.fixture
+def third_official(issued_tokens: dict[str, str]) -> dict[str, str]:
+    """A third official, to mark paid what the other two requested and approved."""
+    return bearer(issued_tokens["third_official"])
 
 
 @pytest.fixture
@@ -232,12 +239,13 @@ class ApiCalls:
 
 
 @pytest.fixture
-def api(client: FlaskClient, official, second_official, auditor, admin) -> ApiCalls:
+def api(client: FlaskClient, official, second_official, third_official, auditor, admin) -> ApiCalls:
     return ApiCalls(
         client,
         {
             "official": official,
             "second_official": second_official,
+            "third_official": third_official,
             "auditor": auditor,
             "admin": admin,
         },
@@ -397,13 +405,13 @@ class RoundDriver:
     def payout(
         self, driven: DrivenRound, proposal_id: str, amount: int, *, until: str = "paid"
     ) -> dict[str, Any]:
-        """A payout requested by one official, then approved by the other and paid (`until`)."""
+        """A payout requested by one official, approved by another, paid by a third (`until`)."""
         payout = driven.post("payouts", payout_body(proposal_id, amount), status=201)
         url = f"payouts/{payout['payout_id']}"
         if until in ("approved", "paid"):
             payout = driven.post(f"{url}/approve", as_="second_official")
         if until == "paid":
-            payout = driven.post(f"{url}/paid", {"bank_reference": "BANK-1"})
+            payout = driven.post(f"{url}/paid", {"bank_reference": "BANK-1"}, as_="third_official")
         return payout
 
 

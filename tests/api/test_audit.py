@@ -85,7 +85,7 @@ def test_the_event_log_is_paged_by_position_for_auditors(api, rounds):
     assert everything["next_after"] is None
     assert page["events"] == everything["events"][1:3] and page["next_after"] == 3
     assert page["head"] == head
-    [submitted] = [e for e in everything["events"] if e["topic"].endswith(":Proposal.Submitted")]
+    [submitted] = [e for e in everything["events"] if e["topic"] == "buurtbudget/Proposal.Submitted"]
     assert submitted["state"]["title"] == "Proposal 0"
     api.refused("GET", "/events", status=401)
     api.refused("GET", "/events", as_="official", status=403, message="needs the role auditor")

@@ -32,9 +32,13 @@ def test_a_payout_is_requested_approved_by_a_second_official_and_paid(api, round
     )
     approved = driven.post(f"{url}/approve", as_="second_official")
     assert (approved["status"], approved["decided_by"]) == ("approved", "official:bram")
-    paid = driven.post(f"{url}/paid", {"bank_reference": "BANK-77"})
+    paid = driven.post(f"{url}/paid", {"bank_reference": "BANK-77"}, as_="third_official")
 
-    assert (paid["status"], paid["bank_reference"]) == ("paid", "BANK-77")
+    assert (paid["status"], paid["bank_reference"], paid["paid_by"]) == (
+        "paid",
+        "BANK-77",
+        "official:emre",
+    )
     balances = driven.balances()
     assert (balances["pending"], balances["paid"], balances["reserved"]) == (0, 80_000, 500_000)
     assert api.get(f"/proposals/{winner}")["paid_amount"] == 80_000
@@ -207,6 +211,47 @@ def test_completion_releases_what_was_not_spent_and_closing_returns_what_was_not
         "reserved": 120_000,
         "available": 0,
     }
+
+
+@pytest.mark.parametrize("who", ["official", "second_official"])  # requested, approved
+def test_the_officials_who_requested_or_approved_a_payout_may_not_mark_it_paid(api, rounds, who):
+    driven = rounds.to("execution")
+    payout = rounds.payout(driven, driven.winners[0], 80_000, until="approved")
+
+    driven.refused(
+        "POST",
+        f"payouts/{payout['payout_id']}/paid",
+        {"bank_reference": "BANK-77"},
+        as_=who,
+        status=403,
+        message="a payout must be marked paid by a different official than the ones who "
+        "requested and approved it",
+    )
+    assert [p["status"] for p in driven.get("payouts", as_="official")] == ["approved"]
+
+
+def test_the_bank_booking_date_of_a_payment_is_stored_with_it(api, rounds):
+    driven = rounds.to("execution")
+    payout = rounds.payout(driven, driven.winners[0], 80_000, until="approved")
+    driven.post(
+        f"payouts/{payout['payout_id']}/paid",
+        {"bank_reference": "BANK-77", "paid_on": "2026-06-01"},
+        as_="third_official",
+    )
+
+    [paid] = [
+        e for e in api.get("/events", as_="auditor")["events"]
+        if e["topic"] == "buurtbudget/BudgetRound.PayoutPaid"
+    ]
+    assert paid["state"]["paid_on"] == "2026-06-01"
+    driven.refused(
+        "POST",
+        f"payouts/{payout['payout_id']}/paid",
+        {"bank_reference": "BANK-78", "paid_on": "1 June"},
+        as_="third_official",
+        status=422,
+        message="paid_on",
+    )
 
 
 def test_unknown_payouts_are_not_found(api, rounds):

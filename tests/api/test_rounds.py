@@ -211,7 +211,7 @@ def test_each_phase_refuses_the_actions_of_other_phases(api, rounds):
         {"count": 1},
     )
     tally = driven.post("tallies", status=201)
-    driven.post(f"tallies/{tally['tally_id']}/confirm")
+    driven.post(f"tallies/{tally['tally_id']}/confirm", as_="second_official")
     conflicts("close", "complete these proposals first", {"destination": "municipal budget"})
 
 
@@ -289,6 +289,19 @@ def test_a_tally_asking_for_more_than_was_deposited_cannot_be_confirmed(api, rou
         message="the winners need €11,000.00 but only €10,000.00 is available",
     )
     assert {api.get(f"/proposals/{p}")["status"] for p in driven.proposal_ids} == {"admitted"}
+
+
+def test_the_official_who_recorded_the_tally_may_not_confirm_it(api, rounds):
+    driven = rounds.to("tallied")  # recorded by "official"
+
+    driven.refused(
+        "POST",
+        f"tallies/{driven.tally['tally_id']}/confirm",
+        {},
+        status=403,
+        message="a different official than the one who recorded the tally must confirm it",
+    )
+    assert driven.get(as_="official")["phase"] == "decided"
 
 
 def test_only_the_latest_recorded_tally_can_be_confirmed(api, rounds):

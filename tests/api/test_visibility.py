@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from tests.api.conftest import TOKEN_NAMES
+
 # The public (no token) and each role; the admin manages tokens and sees data as the public does.
 PRINCIPALS = (None, "official", "auditor", "admin")
 
@@ -102,7 +104,8 @@ def test_each_principal_sees_what_the_visibility_rules_allow(api, rounds):
                                                           admin=403)),
         ("/events", lambda body: bool(body["events"]), each(public=401, official=403,
                                                             auditor=True, admin=403)),
-        ("/tokens", counted, each(public=401, official=403, auditor=403, admin=4)),
+        ("/tokens", counted, each(public=401, official=403, auditor=403,
+                                  admin=len(TOKEN_NAMES))),
         # What anyone may read.
         (decided.url, lambda body: body["paid"], everyone(10_000)),
         (f"{decided.url}/results", lambda body: sorted(p["proposal_id"] for p in body["proposals"]),

@@ -26,7 +26,7 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 WORKERS = 3
 START_TIMEOUT = 30.0
 STOP_TIMEOUT = 15.0
-TOKENS = (("anna", "official"), ("bram", "official"), ("audit", "auditor"))
+TOKENS = (("anna", "official"), ("bram", "official"), ("cas", "official"), ("audit", "auditor"))
 
 
 def child_environment(settings: dict[str, Any]) -> dict[str, str]:

@@ -237,6 +237,7 @@ def test_a_whole_round_through_http(server):
     verification = api.get(f"{rounds_path}/tallies/{tally['tally_id']}/verify")
     assert verification["matches"] is True and verification["differences"] == []
 
+    api.post(f"{rounds_path}/tallies/{tally['tally_id']}/confirm", who="anna", expect=403)
     confirmed = api.post(f"{rounds_path}/tallies/{tally['tally_id']}/confirm", who="bram")
     assert confirmed["phase"] == "execution"
     assert_balances(api, round_id, deposited=BUDGET, reserved=480_000, pending=0, paid=0,
@@ -263,8 +264,12 @@ def test_a_whole_round_through_http(server):
     api.post(f"{payouts_path}/{payout['payout_id']}/approve", who="audit", expect=403)
     approved = api.post(f"{payouts_path}/{payout['payout_id']}/approve", who="bram")
     assert (approved["status"], approved["decided_by"]) == ("approved", "official:bram")
-    paid = api.post(f"{payouts_path}/{payout['payout_id']}/paid", {"bank_reference": "BANK-1"}, who="anna")
-    assert paid["status"] == "paid"
+    for requester_or_approver in ("anna", "bram"):
+        api.post(f"{payouts_path}/{payout['payout_id']}/paid", {"bank_reference": "BANK-1"},
+                 who=requester_or_approver, expect=403)
+    paid = api.post(f"{payouts_path}/{payout['payout_id']}/paid", {"bank_reference": "BANK-1"},
+                    who="cas")
+    assert (paid["status"], paid["paid_by"]) == ("paid", "official:cas")
     assert_balances(api, round_id, reserved=480_000, pending=0, paid=150_000)
 
     reversed_ = api.post(f"{payouts_path}/{payout['payout_id']}/reverse",
@@ -276,12 +281,12 @@ def test_a_whole_round_through_http(server):
     again = request("A", 150_000, "F-2026-001")
     assert_balances(api, round_id, pending=150_000, paid=0)
     api.post(f"{payouts_path}/{again['payout_id']}/approve", who="bram")
-    api.post(f"{payouts_path}/{again['payout_id']}/paid", {"bank_reference": "BANK-2"}, who="bram")
+    api.post(f"{payouts_path}/{again['payout_id']}/paid", {"bank_reference": "BANK-2"}, who="cas")
     for_b = request("B", 200_000, "F-2026-002")
     api.post(f"{payouts_path}/{for_b['payout_id']}/reject", {"reason": "wrong invoice"}, who="anna",
              expect=403)
     api.post(f"{payouts_path}/{for_b['payout_id']}/approve", who="bram")
-    api.post(f"{payouts_path}/{for_b['payout_id']}/paid", {"bank_reference": "BANK-3"}, who="anna")
+    api.post(f"{payouts_path}/{for_b['payout_id']}/paid", {"bank_reference": "BANK-3"}, who="cas")
     # B's reservation is used up:
     api.post(payouts_path, {"proposal_id": pid["B"], "amount": 1, "payee_name": "X", "iban": IBAN,
                             "reference": "F-9"}, who="anna", expect=422)
@@ -350,6 +355,7 @@ def test_a_whole_round_through_http(server):
     assert actors["BudgetRound.TallyConfirmed"] == ["official:bram"]
     assert actors["BudgetRound.PayoutRequested"] == ["official:anna"] * 3
     assert actors["BudgetRound.PayoutApproved"] == ["official:bram"] * 3
+    assert actors["BudgetRound.PayoutPaid"] == ["official:cas"] * 3
     assert actors["BudgetRound.PayoutReversed"] == ["official:bram"]
     assert actors["Proposal.Admitted"] == ["official:anna", "official:bram", "official:anna"]
     assert actors["Proposal.Rejected"] == ["official:bram"]

@@ -22,6 +22,7 @@ from service.runtime import Runtime
 
 OFFICIAL = "official:anna"
 SECOND_OFFICIAL = "official:bram"
+THIRD_OFFICIAL = "official:carla"  # marks paid what the other two requested and approved
 
 # The standard round: three proposals compete for a deposit; the voters' favourites
 # (playground, then benches) fit the budget together, the mural no longer does.
@@ -64,13 +65,13 @@ class DrivenRound:
         }
 
     def pay(self, name: str, amount: int) -> str:
-        """Request, approve (four eyes) and pay a payout; returns its id."""
+        """Request, approve and pay a payout, each by another official; returns its id."""
         payout_id = self.app.request_payout(
             self.round_id, actor=OFFICIAL, **self.payout_fields(name, amount)
         )
         self.app.approve_payout(self.round_id, payout_id, actor=SECOND_OFFICIAL)
         self.app.mark_payout_paid(
-            self.round_id, payout_id, bank_reference=f"BANK-{payout_id[:8]}", actor=OFFICIAL
+            self.round_id, payout_id, bank_reference=f"BANK-{payout_id[:8]}", actor=THIRD_OFFICIAL
         )
         return payout_id
 

@@ -12,6 +12,7 @@ import pytest
 from domain.errors import Forbidden, NotFound
 from projections.rounds import get_round
 from service.application import CODE_ALPHABET, BuurtbudgetApplication
+from service.ballot_box import BallotBox
 from service.runtime import Runtime
 from tests.integration.conftest import (
     DEPOSIT,
@@ -63,7 +64,7 @@ def test_voting_codes_are_returned_once_and_only_keyed_hashes_are_stored(
 
     # What is stored is a ballot per code whose id only the key holder can derive from the code.
     issued = {n.originator_id for n in app.recorder.select_notifications(start=1, limit=10_000)
-              if n.topic.endswith(":Ballot.Issued")}
+              if n.topic == "buurtbudget/Ballot.Issued"}
     assert issued == {app.ballot_id_of_code(driven.round_id, code) for code in codes}
 
     with runtime.reading():
@@ -131,8 +132,8 @@ def test_final_ballots_reads_the_last_version_of_each_ballot(
 
     # The same answer when the log is read in pages smaller than the number of casts.
     monkeypatch.setattr(
-        app, "_notifications_with_topics",
-        partial(BuurtbudgetApplication._notifications_with_topics, app, page=2),
+        app.ballot_box, "notifications_with_topics",
+        partial(BallotBox.notifications_with_topics, app.ballot_box, page=2),
     )
     assert app.final_ballots(rid) == expected
 

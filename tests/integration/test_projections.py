@@ -22,7 +22,14 @@ from projections.rounds import deposits, get_round, list_deposits, list_tallies,
 from projections.tracking import (
     Batch, Handler, Projector, ProjectionError, ReadModel, metadata, tracking,
 )
-from service.demo import INITIATIVES, OFFICIAL, SECOND_OFFICIAL, DemoResult, run_demo
+from service.demo import (
+    INITIATIVES,
+    OFFICIAL,
+    SECOND_OFFICIAL,
+    THIRD_OFFICIAL,
+    DemoResult,
+    run_demo,
+)
 from service.runtime import Runtime
 from tests.integration.conftest import DrivenRound, dump_read_models, race
 
@@ -224,7 +231,7 @@ def test_payouts_hold_who_asked_approved_and_paid(runtime: Runtime, demo: DemoRe
     )
     for payout in payouts:
         assert (payout["requested_by"], payout["decided_by"], payout["paid_by"]) == (
-            OFFICIAL, SECOND_OFFICIAL, OFFICIAL
+            OFFICIAL, SECOND_OFFICIAL, THIRD_OFFICIAL
         )
         assert payout["iban"] == "NL91ABNA0417164300"
         assert payout["rejection_reason"] is None and payout["reversed_at"] is None
@@ -244,7 +251,7 @@ def test_audit_trail_has_every_event_but_the_ballots(runtime: Runtime, demo: Dem
 
     audited = [
         n for n in notifications_after(runtime)
-        if n.topic.split(":")[-1].split(".")[0] in AUDITED_TYPES
+        if n.topic.removeprefix("buurtbudget/").split(".")[0] in AUDITED_TYPES
     ]
     assert [(e["position"], e["aggregate_id"], e["version"]) for e in everything] == [
         (n.id, str(n.originator_id), n.originator_version) for n in audited

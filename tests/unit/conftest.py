@@ -13,6 +13,7 @@ from domain.proposal import Proposal
 
 OFFICIAL = "official-anna"
 SECOND_OFFICIAL = "official-bram"
+THIRD_OFFICIAL = "official-carla"
 PROPOSER_KEY = "hash-of-the-proposers-key"
 
 # The standard round: three proposals compete for a deposit; the first two win.
@@ -24,7 +25,9 @@ WINNERS = ("playground", "benches")
 class RoundStory:
     """A real round (and its proposals) driven through commands; every event is kept as history."""
 
-    official = OFFICIAL  # runs the round and requests payouts; SECOND_OFFICIAL approves them
+    # OFFICIAL runs the round, records the tally and requests payouts; SECOND_OFFICIAL confirms
+    # the tally and approves payouts; THIRD_OFFICIAL marks them paid (four eyes, and then some).
+    official = OFFICIAL
     proposer_key = PROPOSER_KEY
 
     def __init__(self, *, voting: dict[str, Any] | None = None) -> None:
@@ -136,7 +139,7 @@ class RoundStory:
         return fields["payout_id"]
 
     def pay_out(self, name: str, amount: int) -> str:
-        """Request, approve (by the second official) and pay a payout; returns its id."""
+        """Request, approve (second official) and pay (third official) a payout; returns its id."""
         payout_id = self.request_payout(name, amount)
         self.approve(payout_id)
         self.pay(payout_id)
@@ -146,7 +149,9 @@ class RoundStory:
         self.round.approve_payout(payout_id=payout_id, actor=SECOND_OFFICIAL)
 
     def pay(self, payout_id: str) -> None:
-        self.round.mark_payout_paid(payout_id=payout_id, bank_reference="BANK-1", actor=OFFICIAL)
+        self.round.mark_payout_paid(
+            payout_id=payout_id, bank_reference="BANK-1", actor=THIRD_OFFICIAL
+        )
 
     def complete(self, *names: str) -> None:
         for name in names:
@@ -159,7 +164,9 @@ class RoundStory:
             "review": lambda: self.round.close_submissions(actor=OFFICIAL),
             "voting": self._admissions_and_vote,
             "decided": self._count,
-            "execution": lambda: self.round.confirm_tally(tally_id=self.tally_id, actor=OFFICIAL),
+            "execution": lambda: self.round.confirm_tally(
+                tally_id=self.tally_id, actor=SECOND_OFFICIAL
+            ),
             "closed": self._wind_up,
         }
         for step in PHASES[: PHASES.index(phase) + 1]:

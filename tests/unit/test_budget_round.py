@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from uuid import uuid4
 
 import pytest
@@ -9,6 +10,7 @@ import pytest
 from domain.budget_round import MAX_CODES_PER_BATCH, PHASES, BudgetRound
 from domain.errors import Conflict, Forbidden, NotFound, RuleViolation
 from domain.voting import VotingSettings
+from tests.unit.conftest import SECOND_OFFICIAL
 from tests.unit.given_when_then import event, given
 
 ACTOR = "official-chris"  # not the official the story requests payouts as
@@ -388,6 +390,24 @@ def test_only_the_latest_tally_can_be_confirmed(story_in):
     ).then_refused(Conflict, "only the latest tally can be confirmed")
 
 
+def test_the_official_who_recorded_the_tally_may_not_confirm_it(story_in):
+    story = story_in("decided")  # the story's official recorded the tally
+    given(story.history()).when(
+        lambda r: r.confirm_tally(tally_id=story.tally_id, actor=story.official)
+    ).then_refused(
+        Forbidden, "a different official than the one who recorded the tally must confirm it"
+    )
+
+
+def test_a_second_tally_by_another_official_may_be_confirmed_by_the_first(story_in):
+    story = story_in("decided")
+    recount = "tally-2"
+    story.round.record_tally(tally_id=recount, result={"winners": []}, actor=ACTOR)
+    given(story.history()).when(
+        lambda r: r.confirm_tally(tally_id=recount, actor=story.official)
+    ).then(event(BudgetRound.TallyConfirmed, tally_id=recount, actor=story.official))
+
+
 def test_confirming_an_unknown_tally_is_not_found(story_in):
     given(story_in("decided").history()).when(
         lambda r: r.confirm_tally(tally_id="tally-99", actor=ACTOR)
@@ -565,12 +585,37 @@ def test_an_approved_payout_is_marked_paid_with_its_bank_reference(execution):
             proposal_id=execution.pid("benches"),
             amount=700_00,
             bank_reference="NL-TRX-42",
+            paid_on=None,
         )
     )
     budget_round = outcome.aggregate
     assert (budget_round.paid(execution.pid("benches")), budget_round.total_paid) == (
         700_00,
         700_00,
+    )
+
+
+def test_the_bank_booking_date_is_kept_when_it_is_given(execution):
+    payout_id = execution.request_payout("benches", 700_00)
+    execution.approve(payout_id)
+    given(execution.history()).when(
+        lambda r: r.mark_payout_paid(
+            payout_id=payout_id, bank_reference="NL-TRX-42", paid_on=date(2026, 6, 1), actor=ACTOR
+        )
+    ).then(event(BudgetRound.PayoutPaid, paid_on="2026-06-01", actor=ACTOR))
+
+
+@pytest.mark.parametrize("who", ["requested", "approved"])
+def test_the_officials_who_requested_or_approved_a_payout_may_not_mark_it_paid(execution, who):
+    payout_id = execution.request_payout("benches", 700_00)  # by the story's official
+    execution.approve(payout_id)  # by the second official
+    official = execution.official if who == "requested" else SECOND_OFFICIAL
+    given(execution.history()).when(
+        lambda r: r.mark_payout_paid(payout_id=payout_id, bank_reference="B", actor=official)
+    ).then_refused(
+        Forbidden,
+        "a payout must be marked paid by a different official than the ones who requested and "
+        "approved it",
     )
 
 
@@ -595,8 +640,8 @@ def test_a_paid_payout_is_reversed_with_a_reason(execution):
 
 # A payout goes requested -> approved or rejected; approved -> paid; paid -> reversed; no other way.
 PAYOUT_STEPS = {
-    "approve": lambda r, p: r.approve_payout(payout_id=p, actor=ACTOR),
-    "reject": lambda r, p: r.reject_payout(payout_id=p, reason="no", actor=ACTOR),
+    "approve": lambda r, p: r.approve_payout(payout_id=p, actor=SECOND_OFFICIAL),
+    "reject": lambda r, p: r.reject_payout(payout_id=p, reason="no", actor=SECOND_OFFICIAL),
     "mark as paid": lambda r, p: r.mark_payout_paid(payout_id=p, bank_reference="B", actor=ACTOR),
     "reverse": lambda r, p: r.reverse_payout(payout_id=p, reason="back", actor=ACTOR),
 }
