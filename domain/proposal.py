@@ -1,6 +1,7 @@
 """A residents' initiative: submitted with a cost estimate, reviewed, voted on, funded, completed."""
 from __future__ import annotations
 
+import hmac
 import re
 from typing import Any
 from uuid import UUID
@@ -151,7 +152,8 @@ class Proposal(Aggregate):
 
     def withdraw(self, *, budget_round: BudgetRound, key_hash: str, reason: str) -> None:
         """The proposer withdraws it, proving who they are with the key given at submission."""
-        if key_hash != self.proposer_key_hash:
+        # In constant time: how much of the hash matched must not show in the answer's timing.
+        if not hmac.compare_digest(key_hash, self.proposer_key_hash):
             raise Forbidden("the proposer key does not match this proposal")
         budget_round.check_phase("submission", "review", doing="withdraw a proposal")
         if self.status == "withdrawn":

@@ -14,12 +14,33 @@ ENVIRONMENT_KEYS = {
     "DATABASE_SCHEMA": "BUURTBUDGET_DATABASE_SCHEMA",
     "SECRET_KEY": "BUURTBUDGET_SECRET_KEY",
     "KEY_FILE": "BUURTBUDGET_KEY_FILE",
+    "MAX_BODY_BYTES": "BUURTBUDGET_MAX_BODY_BYTES",
+    "REDIS_URL": "BUURTBUDGET_REDIS_URL",
+    "WRONG_CODE_LIMIT": "BUURTBUDGET_WRONG_CODE_LIMIT",
+    "CODE_ATTEMPT_LIMIT": "BUURTBUDGET_CODE_ATTEMPT_LIMIT",
+    "TRUSTED_PROXIES": "BUURTBUDGET_TRUSTED_PROXIES",
+    "API_CONTENT_SECURITY_POLICY": "BUURTBUDGET_API_CONTENT_SECURITY_POLICY",
+    "PAGE_CONTENT_SECURITY_POLICY": "BUURTBUDGET_PAGE_CONTENT_SECURITY_POLICY",
 }
 DEFAULTS: dict[str, Any] = {
     "DATABASE_URL": DEFAULT_DATABASE_URL,
     "DATABASE_SCHEMA": None,
     "SECRET_KEY": None,
     "KEY_FILE": "buurtbudget.key",
+    # A larger request body is refused with 413 before it is read.
+    "MAX_BODY_BYTES": 1_000_000,
+    # Rate limits on guessing voting codes and proposer keys (service/rate_limits.py).
+    "REDIS_URL": None,
+    "WRONG_CODE_LIMIT": "10 per 15 minutes",
+    "CODE_ATTEMPT_LIMIT": "60 per minute",
+    "TRUSTED_PROXIES": 0,
+    # Content-Security-Policy of JSON and other non-HTML answers, and of HTML pages
+    # (service/security_headers.py).
+    "API_CONTENT_SECURITY_POLICY": "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; "
+    "form-action 'none'",
+    "PAGE_CONTENT_SECURITY_POLICY": "default-src 'self'; script-src 'self'; style-src 'self'; "
+    "img-src 'self' data:; font-src 'self'; connect-src 'self'; object-src 'none'; "
+    "base-uri 'self'; form-action 'self'; frame-ancestors 'none'",
 }
 
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from flask import Flask, request
-from werkzeug.exceptions import HTTPException
+from flask import Flask, current_app, request
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from domain.errors import BudgetError, Conflict, Forbidden, NotFound, RuleViolation
 from projections.tracking import ProjectionError
@@ -45,12 +45,19 @@ def handle_http_exception(error: HTTPException):
     data = getattr(error, "data", None) or {}
     errors = data.get("errors") or data.get("messages")
     message = data.get("message") or error.description or error.name
-    if errors and error.code in (400, 422):
+    if errors and error.code in (400, 415, 422):
         message = "the request is not valid: " + describe(errors)
+    if isinstance(error, RequestEntityTooLarge):
+        message = too_large_message()
     payload, code = error_payload(error.code or 500, error.name, message, errors)
     # Keep werkzeug's own headers (Allow on a 405, WWW-Authenticate, ...).
     headers = {k: v for k, v in error.get_headers() if k.lower() != "content-type"}
     return payload, code, {**headers, **(data.get("headers") or {})}
+
+
+def too_large_message() -> str:
+    limit = current_app.config.get("MAX_CONTENT_LENGTH")
+    return f"the request body is larger than the limit of {limit} bytes (Request Entity Too Large)"
 
 
 def describe(errors: Any, path: str = "") -> str:

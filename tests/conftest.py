@@ -8,6 +8,8 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import psycopg
@@ -35,16 +37,33 @@ def postgres_check() -> str | None:
     return reason
 
 
+@contextmanager
+def fresh_schema() -> Iterator[str]:
+    """A new, empty PostgreSQL schema, dropped with everything in it afterwards."""
+    schema = f"bb_test_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(POSTGRES_URL, autocommit=True) as conn:
+        conn.execute(f'CREATE SCHEMA "{schema}"')
+    try:
+        yield schema
+    finally:
+        with psycopg.connect(POSTGRES_URL, autocommit=True) as conn:
+            conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
+
+
 @pytest.fixture
 def postgres_schema(postgres_check: str | None) -> Iterator[str]:
     if postgres_check:
         pytest.skip(postgres_check)
-    schema = f"bb_test_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(POSTGRES_URL, autocommit=True) as conn:
-        conn.execute(f'CREATE SCHEMA "{schema}"')
-    yield schema
-    with psycopg.connect(POSTGRES_URL, autocommit=True) as conn:
-        conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
+    with fresh_schema() as schema:
+        yield schema
+
+
+def settings_for(backend: str, directory: Path, schema: str | None) -> dict[str, Any]:
+    """Explicit settings for one fresh database (no os.environ involved)."""
+    common = {"SECRET_KEY": "test-secret-key", "KEY_FILE": str(directory / "unused.key")}
+    if backend == "sqlite":
+        return {"DATABASE_URL": f"sqlite:///{directory / 'buurtbudget.db'}", **common}
+    return {"DATABASE_URL": POSTGRES_URL, "DATABASE_SCHEMA": schema, **common}
 
 
 @pytest.fixture(params=BACKENDS)
@@ -55,11 +74,8 @@ def backend(request: pytest.FixtureRequest) -> str:
 @pytest.fixture
 def settings(backend: str, tmp_path, request: pytest.FixtureRequest) -> dict[str, Any]:
     """Explicit settings for one fresh database (no os.environ involved)."""
-    common = {"SECRET_KEY": "test-secret-key", "KEY_FILE": str(tmp_path / "unused.key")}
-    if backend == "sqlite":
-        return {"DATABASE_URL": f"sqlite:///{tmp_path / 'buurtbudget.db'}", **common}
-    schema = request.getfixturevalue("postgres_schema")
-    return {"DATABASE_URL": POSTGRES_URL, "DATABASE_SCHEMA": schema, **common}
+    schema = request.getfixturevalue("postgres_schema") if backend == "postgresql" else None
+    return settings_for(backend, tmp_path, schema)
 
 
 @pytest.fixture

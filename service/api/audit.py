@@ -2,9 +2,9 @@
 from __future__ import annotations
 
 from flask.views import MethodView
-from marshmallow import fields, validate
+from marshmallow import fields
 
-from service.api.common import BEARER, Blueprint, StrictSchema
+from service.api.common import MAX_POSITION, BEARER, Blueprint, Count, StrictSchema
 from service.auth import caller, requires
 from service.extension import runtime
 from service.queries import audit
@@ -31,8 +31,9 @@ class AuditEventOut(StrictSchema):
 class PageQuery(StrictSchema):
     """A page of a log: the entries after a position."""
 
-    after = fields.Integer(load_default=0, validate=validate.Range(min=0))
-    limit = fields.Integer(load_default=1000, validate=validate.Range(min=1, max=10000))
+    after = Count(load_default=0, strict=False, minimum=0, maximum=MAX_POSITION,
+                  metadata={"description": "a position in the log (64-bit)"})
+    limit = Count(load_default=1000, strict=False, minimum=1, maximum=10000)
 
 
 class StoredEventOut(StrictSchema):

@@ -9,19 +9,37 @@ from schwifty import IBAN
 from schwifty.exceptions import SchwiftyException
 
 from domain.budget_round import PAYOUT_KINDS
-from service.api.common import BEARER, ActionSchema, Blueprint, Cents, ReasonSchema, StrictSchema
+from service.api.common import (
+    BEARER, ActionSchema, Blueprint, Cents, Id, Pattern, ReasonSchema, StrictSchema, Text,
+)
 from service.auth import actor, caller, requires
 from service.extension import runtime
 from service.queries import payouts
 
+# The statuses a payout goes through (domain.budget_round), as the read model lists them.
+PAYOUT_STATUSES = ("requested", "approved", "rejected", "paid", "reversed")
+
 blp = Blueprint("payouts", __name__, url_prefix="/api/v1/rounds", description="Payouts to payees")
 
 
-class IbanField(fields.String):
-    """An IBAN with a valid checksum and country format, stored in compact form."""
+class IbanField(Text):
+    """An IBAN with a valid checksum and country format, stored in compact form.
+
+    OpenAPI shows the shape as `pattern` and the checksum as `format: iban`; spaces between
+    characters and lower case, as people copy IBANs, are accepted.
+    """
+
+    SHAPE = r"^[A-Za-z]{2}[0-9]{2}( ?[A-Za-z0-9]){11,30}$"
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("metadata", {}).update(format="iban", pattern=self.SHAPE)
+        super().__init__(**kwargs)
+        self._shape = Pattern(
+            self.SHAPE, error="not a valid IBAN: 2 letters, 2 digits, 11-30 letters or digits"
+        )
 
     def _deserialize(self, value, attr, data, **kwargs):
-        text = super()._deserialize(value, attr, data, **kwargs)
+        text = self._shape(super()._deserialize(value, attr, data, **kwargs))
         try:
             return IBAN(text).compact
         except SchwiftyException as error:
@@ -31,16 +49,16 @@ class IbanField(fields.String):
 class PayoutIn(StrictSchema):
     proposal_id = fields.UUID(required=True)
     amount = Cents(required=True)
-    payee_name = fields.String(required=True, validate=validate.Length(min=1, max=140))
+    payee_name = Text(required=True, blank=False, validate=validate.Length(min=1, max=140))
     iban = IbanField(required=True, metadata={"example": "NL91ABNA0417164300"})
-    kind = fields.String(load_default="invoice", validate=validate.OneOf(PAYOUT_KINDS))
-    reference = fields.String(required=True, validate=validate.Length(min=1, max=140),
-                              metadata={"description": "invoice or voucher number"})
-    description = fields.String(load_default="", validate=validate.Length(max=140))
+    kind = Text(load_default="invoice", validate=validate.OneOf(PAYOUT_KINDS))
+    reference = Text(required=True, blank=False, validate=validate.Length(min=1, max=140),
+                     metadata={"description": "invoice or voucher number"})
+    description = Text(load_default="", validate=validate.Length(max=140))
 
 
 class PaidIn(StrictSchema):
-    bank_reference = fields.String(required=True, validate=validate.Length(min=1, max=140))
+    bank_reference = Text(required=True, blank=False, validate=validate.Length(min=1, max=140))
     paid_on = fields.Date(metadata={"description": "the bank's booking date, when known"})
 
 
@@ -69,8 +87,9 @@ class PayoutOut(StrictSchema):
 
 
 class PayoutQuery(StrictSchema):
-    proposal_id = fields.String(load_default=None)
-    status = fields.String(load_default=None)
+    proposal_id = Id(load_default=None)
+    status = Text(load_default=None, validate=validate.OneOf(PAYOUT_STATUSES),
+                  metadata={"description": "the public sees paid payouts only"})
 
 
 def read_payout(round_id: str, payout_id: str) -> dict:

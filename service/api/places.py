@@ -4,7 +4,7 @@ from __future__ import annotations
 from flask.views import MethodView
 from marshmallow import fields, validate
 
-from service.api.common import BEARER, Blueprint, StrictSchema
+from service.api.common import BEARER, Blueprint, Id, Pattern, StrictSchema, Text
 from service.auth import actor, caller, requires
 from service.extension import runtime
 from service.queries import places
@@ -13,8 +13,12 @@ blp = Blueprint("places", __name__, url_prefix="/api/v1", description="Municipal
 
 
 class MunicipalityIn(StrictSchema):
-    name = fields.String(required=True, validate=validate.Length(min=1, max=200))
-    cbs_code = fields.String(load_default=None, metadata={"example": "GM0363"})
+    name = Text(required=True, blank=False, validate=validate.Length(min=1, max=200))
+    cbs_code = Text(
+        load_default=None,
+        validate=Pattern(r"^GM[0-9]{4}$", error="a municipality's CBS code looks like GM0363"),
+        metadata={"example": "GM0363", "description": "CBS municipality code: GM and 4 digits"},
+    )
 
 
 class MunicipalityOut(StrictSchema):
@@ -26,8 +30,15 @@ class MunicipalityOut(StrictSchema):
 
 class NeighbourhoodIn(StrictSchema):
     municipality_id = fields.UUID(required=True)
-    name = fields.String(required=True, validate=validate.Length(min=1, max=200))
-    cbs_code = fields.String(load_default=None, metadata={"example": "WK036300"})
+    name = Text(required=True, blank=False, validate=validate.Length(min=1, max=200))
+    cbs_code = Text(
+        load_default=None, validate=Pattern(
+            r"^(WK[0-9]{6}|BU[0-9]{8})$",
+            error="a neighbourhood's CBS code looks like WK036300 (wijk) or BU03630000 (buurt)",
+        ),
+        metadata={"example": "WK036300",
+                  "description": "CBS code: WK and 6 digits (wijk) or BU and 8 digits (buurt)"},
+    )
 
 
 class NeighbourhoodOut(StrictSchema):
@@ -39,7 +50,7 @@ class NeighbourhoodOut(StrictSchema):
 
 
 class NeighbourhoodQuery(StrictSchema):
-    municipality_id = fields.String(load_default=None)
+    municipality_id = Id(load_default=None)
 
 
 @blp.route("/municipalities")

@@ -4,30 +4,36 @@ from __future__ import annotations
 from uuid import UUID
 
 from flask.views import MethodView
-from marshmallow import fields, validate
+from marshmallow import ValidationError, fields, validate, validates_schema
 
-from service.api.common import BEARER, Blueprint, Cents, ReasonSchema, StrictSchema
+from domain.proposal import MAX_COST_LINES, STATUSES
+from service.api.common import (
+    BEARER, Blueprint, Cents, Email, ReasonSchema, StrictSchema, Text,
+)
 from service.auth import actor, caller, requires
 from service.extension import runtime
 from service.queries import proposals
+from service.rate_limits import guards_secret
 
 blp = Blueprint("proposals", __name__, url_prefix="/api/v1", description="Residents' proposals")
 
 class CostLine(StrictSchema):
-    description = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    description = Text(required=True, blank=False, validate=validate.Length(min=1, max=200))
     amount = Cents(required=True)
 
 
 class ProposalIn(StrictSchema):
-    title = fields.String(required=True, validate=validate.Length(min=1, max=200))
-    summary = fields.String(required=True, validate=validate.Length(min=1, max=500))
-    description = fields.String(load_default="", validate=validate.Length(max=10000))
-    category = fields.String(load_default="", validate=validate.Length(max=100))
-    reference = fields.String(load_default="", validate=validate.Length(max=100),
-                              metadata={"description": "optional outside identifier, e.g. a case number"})
-    cost_lines = fields.List(fields.Nested(CostLine), required=True, validate=validate.Length(min=1, max=50))
-    proposer_name = fields.String(required=True, validate=validate.Length(min=1, max=200))
-    proposer_email = fields.Email(required=True)
+    title = Text(required=True, blank=False, validate=validate.Length(min=1, max=200))
+    summary = Text(required=True, blank=False, validate=validate.Length(min=1, max=500))
+    description = Text(load_default="", validate=validate.Length(max=10000))
+    category = Text(load_default="", validate=validate.Length(max=100))
+    reference = Text(load_default="", validate=validate.Length(max=100),
+                     metadata={"description": "optional outside identifier, e.g. a case number"})
+    cost_lines = fields.List(
+        fields.Nested(CostLine), required=True, validate=validate.Length(min=1, max=MAX_COST_LINES)
+    )
+    proposer_name = Text(required=True, blank=False, validate=validate.Length(min=1, max=200))
+    proposer_email = Email(required=True, validate=validate.Length(max=254))
 
 
 class SubmittedOut(StrictSchema):
@@ -67,21 +73,37 @@ class ProposalOut(StrictSchema):
 
 
 class ProposalQuery(StrictSchema):
-    status = fields.String(load_default=None)
+    status = Text(load_default=None, validate=validate.OneOf(STATUSES))
 
 
 class AdmitIn(StrictSchema):
-    amount = Cents(load_default=None, allow_none=True, metadata={"description": "adjusted cost; default: as requested"})
-    note = fields.String(load_default="", validate=validate.Length(max=2000))
+    """Admit as requested, or at an adjusted `amount` explained in a `note` (then required)."""
+
+    OPENAPI_RULES = {
+        "anyOf": [
+            {"not": {"required": ["amount"]}},
+            {"required": ["amount", "note"], "properties": {"note": {"pattern": r"\S"}}},
+        ]
+    }
+
+    amount = Cents(load_default=None, allow_none=False,
+                   metadata={"description": "adjusted cost in cents; default: as requested"})
+    note = Text(load_default="", validate=validate.Length(max=2000),
+                metadata={"description": "required (not blank) with an amount"})
+
+    @validates_schema
+    def note_explains_amount(self, data, **_kwargs):
+        if data["amount"] is not None and not data["note"].strip():
+            raise ValidationError("explain an adjusted amount in the note", "note")
 
 
 class WithdrawIn(StrictSchema):
-    proposer_key = fields.String(required=True)
-    reason = fields.String(load_default="", validate=validate.Length(max=2000))
+    proposer_key = Text(required=True, validate=validate.Length(min=1, max=200))
+    reason = Text(load_default="", validate=validate.Length(max=2000))
 
 
 class CompleteIn(StrictSchema):
-    report = fields.String(required=True, validate=validate.Length(min=1, max=5000))
+    report = Text(required=True, blank=False, validate=validate.Length(min=1, max=5000))
 
 
 def read_proposal(proposal_id: str) -> dict:
@@ -139,6 +161,7 @@ class Reject(MethodView):
 
 @blp.route("/proposals/<id:proposal_id>/withdraw")
 class Withdraw(MethodView):
+    @guards_secret(blp, kind="proposer-key", per="proposal_id", noun="proposer keys")
     @blp.arguments(WithdrawIn)
     @blp.response(200, ProposalOut)
     def post(self, data, proposal_id):

@@ -8,7 +8,9 @@ from marshmallow import fields, validate
 
 from domain.budget_round import PHASES
 from domain.voting import TALLY_COMPLETIONS, TALLY_RULES, TIE_BREAK_KEYS, VOTING_METHODS
-from service.api.common import BEARER, ActionSchema, Blueprint, Cents, StrictSchema
+from service.api.common import (
+    MAX_CHOICES, MAX_POINTS, ActionSchema, BEARER, Blueprint, Cents, Count, Id, StrictSchema, Text,
+)
 from service.auth import actor, caller, requires
 from service.extension import runtime
 from service.queries import results, rounds, voting
@@ -17,21 +19,69 @@ blp = Blueprint("rounds", __name__, url_prefix="/api/v1/rounds", description="Bu
 
 
 
+def _when(field: str, values: list[str], then: dict) -> dict:
+    """JSON Schema for "if `field` is one of `values`, then `then`" in OpenAPI 3.0 (no if/then)."""
+    return {"anyOf": [{"properties": {field: {"not": {"enum": values}}}}, then]}
+
+
 class VotingIn(StrictSchema):
-    method = fields.String(validate=validate.OneOf(VOTING_METHODS))
-    min_choices = fields.Integer(strict=True)
-    max_choices = fields.Integer(strict=True, allow_none=True)
-    max_total_cost = fields.Integer(strict=True, allow_none=True, metadata={"description": "cents"})
-    points_total = fields.Integer(strict=True, allow_none=True)
-    min_points = fields.Integer(strict=True)
-    max_points = fields.Integer(strict=True, allow_none=True)
-    scoring = fields.List(fields.Integer(strict=True), allow_none=True)
-    rule = fields.String(validate=validate.OneOf(TALLY_RULES))
-    completion = fields.String(validate=validate.OneOf(TALLY_COMPLETIONS))
-    tie_break = fields.List(fields.String(validate=validate.OneOf(TIE_BREAK_KEYS)))
+    """Voting settings; a field left out keeps its default (method approval, rule greedy, ...)."""
+
+    OPENAPI_RULES = {
+        "description": (
+            "Rules that tie fields together (422 when broken): a knapsack vote needs "
+            "max_total_cost; a cumulative vote needs points_total; a choose-one vote has "
+            "min_choices and max_choices of at most 1; a completion other than none needs rule "
+            "mes; rules mes and phragmen count approval, knapsack and choose-one ballots only. "
+            "Two comparisons OpenAPI cannot state: max_choices >= min_choices and "
+            "max_points >= min_points."
+        ),
+        "allOf": [
+            _when("method", ["knapsack"], {"required": ["max_total_cost"],
+                                           "properties": {"max_total_cost": {"type": "integer"}}}),
+            _when("method", ["cumulative"], {"required": ["points_total"],
+                                             "properties": {"points_total": {"type": "integer"}}}),
+            _when("method", ["choose-one"], {"properties": {"min_choices": {"maximum": 1},
+                                                            "max_choices": {"maximum": 1}}}),
+            {"anyOf": [
+                {"not": {"required": ["completion"]}},
+                {"properties": {"completion": {"enum": ["none"]}}},
+                {"required": ["rule"], "properties": {"rule": {"enum": ["mes"]}}},
+            ]},
+            {"anyOf": [
+                {"not": {"required": ["rule"]}},
+                {"properties": {"rule": {"enum": ["greedy"]}}},
+                {"properties": {"method": {"enum": ["approval", "knapsack", "choose-one"]}}},
+            ]},
+        ],
+    }
+
+    method = Text(validate=validate.OneOf(VOTING_METHODS))
+    min_choices = Count(minimum=0, maximum=MAX_CHOICES)
+    max_choices = Count(minimum=1, maximum=MAX_CHOICES, allow_none=True)
+    max_total_cost = Cents(allow_none=True, metadata={"description": "knapsack: cents per ballot"})
+    points_total = Count(minimum=1, maximum=MAX_POINTS, allow_none=True)
+    min_points = Count(minimum=1, maximum=MAX_POINTS)
+    max_points = Count(minimum=1, maximum=MAX_POINTS, allow_none=True)
+    scoring = fields.List(
+        Count(minimum=0, maximum=MAX_POINTS), allow_none=True,
+        validate=validate.Length(min=1, max=MAX_CHOICES),
+        metadata={"description": "ordinal: points per rank, best first; default Borda"},
+    )
+    rule = Text(validate=validate.OneOf(TALLY_RULES))
+    completion = Text(validate=validate.OneOf(TALLY_COMPLETIONS))
+    tie_break = fields.List(
+        Text(validate=validate.OneOf(TIE_BREAK_KEYS)), validate=validate.Length(min=1, max=10)
+    )
 
 
 class Schedule(StrictSchema):
+    """The start date of each phase; a later phase may not start before an earlier one (422)."""
+
+    OPENAPI_RULES = {
+        "description": "The start date of each phase; dates may not run backwards (422)."
+    }
+
     submission = fields.Date()
     review = fields.Date()
     voting = fields.Date()
@@ -46,15 +96,15 @@ def iso_schedule(schedule):
 
 class RoundIn(StrictSchema):
     neighbourhood_id = fields.UUID(required=True)
-    title = fields.String(required=True, validate=validate.Length(min=1, max=200))
-    description = fields.String(load_default="", validate=validate.Length(max=5000))
-    schedule = fields.Nested(Schedule, load_default=None)
-    voting = fields.Nested(VotingIn, load_default=None)
+    title = Text(required=True, blank=False, validate=validate.Length(min=1, max=200))
+    description = Text(load_default="", validate=validate.Length(max=5000))
+    schedule = fields.Nested(Schedule, load_default=None, allow_none=False)
+    voting = fields.Nested(VotingIn, load_default=None, allow_none=False)
 
 
 class SettingsIn(StrictSchema):
-    schedule = fields.Nested(Schedule, load_default=None)
-    voting = fields.Nested(VotingIn, load_default=None)
+    schedule = fields.Nested(Schedule, load_default=None, allow_none=False)
+    voting = fields.Nested(VotingIn, load_default=None, allow_none=False)
 
 
 class RoundOut(StrictSchema):
@@ -84,14 +134,14 @@ class RoundOut(StrictSchema):
 
 
 class RoundQuery(StrictSchema):
-    neighbourhood_id = fields.String(load_default=None)
-    phase = fields.String(load_default=None, validate=validate.OneOf(PHASES))
+    neighbourhood_id = Id(load_default=None)
+    phase = Text(load_default=None, validate=validate.OneOf(PHASES))
 
 
 class DepositIn(StrictSchema):
     amount = Cents(required=True)
-    source = fields.String(required=True, validate=validate.Length(min=1, max=200))
-    reference = fields.String(load_default="", validate=validate.Length(max=200))
+    source = Text(required=True, blank=False, validate=validate.Length(min=1, max=200))
+    reference = Text(load_default="", validate=validate.Length(max=200))
 
 
 class DepositOut(StrictSchema):
@@ -105,8 +155,8 @@ class DepositOut(StrictSchema):
 
 
 class CloseIn(StrictSchema):
-    destination = fields.String(
-        required=True, validate=validate.Length(min=1, max=200),
+    destination = Text(
+        required=True, blank=False, validate=validate.Length(min=1, max=200),
         metadata={"description": "where unspent money returns, e.g. the municipal budget line"},
     )
 
@@ -181,7 +231,12 @@ class RoundSettings(MethodView):
     @blp.response(200, RoundOut)
     @blp.doc(security=BEARER)
     def patch(self, data, round_id):
-        """Change the schedule, or the voting rules before voting opens (official)."""
+        """Change the schedule, or the voting rules before voting opens (official).
+
+        A body that changes nothing (`{}`) answers the round as it is and records no event.
+        """
+        if not (data["schedule"] or data["voting"]):
+            return read_round(round_id)
         runtime().application.change_round_settings(
             UUID(round_id), schedule=iso_schedule(data["schedule"]),
             voting=data["voting"], actor=actor(),

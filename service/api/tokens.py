@@ -4,7 +4,7 @@ from __future__ import annotations
 from flask.views import MethodView
 from marshmallow import fields, validate
 
-from service.api.common import BEARER, Blueprint, StrictSchema
+from service.api.common import BEARER, Blueprint, Pattern, StrictSchema, Text
 from service.auth import actor, caller, requires
 from service.extension import runtime
 from service.principal import ROLES
@@ -16,8 +16,11 @@ blp = Blueprint("tokens", __name__, url_prefix="/api/v1/tokens", description="Be
 
 
 class TokenIn(StrictSchema):
-    name = fields.String(required=True, validate=validate.Length(min=1, max=MAX_NAME_LENGTH))
-    role = fields.String(required=True, validate=validate.OneOf(ROLES))
+    name = Text(required=True, validate=[
+        validate.Length(min=1, max=MAX_NAME_LENGTH),
+        Pattern(r"^[A-Za-z0-9._-]+$", error="name must be letters, digits, '-', '_' or '.'"),
+    ], metadata={"description": "letters, digits, '.', '_' or '-'; becomes the actor in events"})
+    role = Text(required=True, validate=validate.OneOf(ROLES))
 
 
 class TokenOut(StrictSchema):

@@ -7,18 +7,22 @@ from flask.views import MethodView
 from marshmallow import ValidationError, fields, validate, validates_schema
 
 from domain.budget_round import MAX_CODES_PER_BATCH
-from service.api.common import BEARER, Blueprint, StrictSchema
+from service.api.common import (
+    MAX_CHOICES, MAX_POINTS, BEARER, Blueprint, Count, Id, StrictSchema, Text,
+)
 from service.auth import actor, requires
 from service.extension import runtime
 from service.principal import Principal
 from service.queries import voting
+from service.rate_limits import guards_secret
 
 blp = Blueprint("voting", __name__, url_prefix="/api/v1/rounds", description="Voting codes and ballots")
+# Both views check a voting code for the round in their URL: they share one count of attempts.
+checks_voting_code = guards_secret(blp, kind="voting-code", per="round_id", noun="voting codes")
 
 
 class CodesIn(StrictSchema):
-    count = fields.Integer(required=True, strict=True,
-                           validate=validate.Range(min=1, max=MAX_CODES_PER_BATCH))
+    count = Count(required=True, minimum=1, maximum=MAX_CODES_PER_BATCH)
 
 
 class CodesOut(StrictSchema):
@@ -33,11 +37,26 @@ class CodesOut(StrictSchema):
 class BallotIn(StrictSchema):
     """A code plus exactly one of: proposals (approval, knapsack, choose-one), points, ranking."""
 
-    code = fields.String(required=True, validate=validate.Length(min=4, max=64))
-    proposals = fields.List(fields.String(), metadata={"description": "approval / knapsack / choose-one"})
-    points = fields.Dict(keys=fields.String(), values=fields.Integer(strict=True),
-                         metadata={"description": "cumulative: proposal id -> points"})
-    ranking = fields.List(fields.String(), metadata={"description": "ordinal: best first"})
+    OPENAPI_RULES = {
+        "oneOf": [{"required": ["proposals"]}, {"required": ["points"]}, {"required": ["ranking"]}]
+    }
+
+    code = Text(required=True, validate=validate.Length(min=4, max=64))
+    proposals = fields.List(
+        Id(), validate=validate.Length(max=MAX_CHOICES),
+        metadata={"description": "approval / knapsack / choose-one", "uniqueItems": True},
+    )
+    points = fields.Dict(
+        # Keys are proposal ids, refused unless on the ballot; OpenAPI 3.0 cannot constrain them.
+        keys=fields.String(),
+        values=Count(minimum=1, maximum=MAX_POINTS),
+        validate=lambda points: len(points) <= MAX_CHOICES,
+        metadata={"description": "cumulative: proposal id -> points", "maxProperties": MAX_CHOICES},
+    )
+    ranking = fields.List(
+        Id(), validate=validate.Length(max=MAX_CHOICES),
+        metadata={"description": "ordinal: best first", "uniqueItems": True},
+    )
 
     @validates_schema
     def one_kind(self, data, **_kwargs):
@@ -66,7 +85,7 @@ class CastOut(StrictSchema):
 
 
 class LookupIn(StrictSchema):
-    code = fields.String(required=True, validate=validate.Length(min=4, max=64))
+    code = Text(required=True, validate=validate.Length(min=4, max=64))
 
 
 class LookupOut(StrictSchema):
@@ -94,6 +113,7 @@ class VotingCodes(MethodView):
 
 @blp.route("/<id:round_id>/ballots")
 class Ballots(MethodView):
+    @checks_voting_code
     @blp.arguments(BallotIn)
     @blp.response(201, CastOut)
     def post(self, data, round_id):
@@ -107,6 +127,7 @@ class Ballots(MethodView):
 
 @blp.route("/<id:round_id>/ballots/lookup")
 class BallotLookup(MethodView):
+    @checks_voting_code
     @blp.arguments(LookupIn)
     @blp.response(200, LookupOut)
     def post(self, data, round_id):

@@ -42,6 +42,14 @@ def list_proposals(
     return [visibility.proposal_as_seen(principal, item) for item in items]
 
 
+def list_rejected(rt: Runtime, principal: Principal, round_id: str) -> list[dict[str, Any]]:
+    """Proposals of a round that were not admitted, with the reason."""
+    with rt.reading() as conn:
+        found(rounds.get_round(conn, round_id), "round", round_id)
+        items = proposals.list_proposals(conn, round_id, statuses=("rejected",))
+    return visibility.rejections_as_seen(principal, items)
+
+
 def _proposal_row(conn: sa.Connection, proposal_id: str) -> dict[str, Any]:
     item = found(proposals.get_proposal(conn, proposal_id), "proposal", proposal_id)
     budget_round = rounds.get_round(conn, item["round_id"])

@@ -4,6 +4,9 @@
 - Proposals the public sees: those that reached the ballot; rejected, withdrawn and merely
   submitted proposals only for officials and auditors. A proposer (who holds the proposal's key)
   sees their own in any status; the answer to a submission echoes everything that was sent.
+- Rejected proposals: anyone sees their title, summary, requested cost and the reason they were
+  not admitted (the municipality answers for what it kept off the ballot); who proposed them
+  only officials and auditors.
 - Payouts the public sees: the paid ones.
 - Votes per proposal, and the receipts of the ballots that count: only once voting closed.
 - A ballot's choices: only for the resident holding its voting code; no query lists them by ballot.
@@ -56,6 +59,19 @@ def proposal_as_seen(principal: Principal, item: dict[str, Any]) -> dict[str, An
     if item["status"] not in PUBLIC_PROPOSAL_STATUSES:
         raise NotFound(f"proposal {item['proposal_id']} not found")
     return without(item, PROPOSAL_PERSONAL_FIELDS)
+
+
+REJECTION_PUBLIC_FIELDS = (
+    "proposal_id", "round_id", "title", "summary", "requested_amount", "status",
+    "rejection_reason",
+)
+
+
+def rejections_as_seen(principal: Principal, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Rejected proposals with what `principal` may see of them: for the public, what and why."""
+    if sees_everything(principal):
+        return items
+    return [{k: item[k] for k in REJECTION_PUBLIC_FIELDS} for item in items]
 
 
 def submission_as_echoed(item: dict[str, Any]) -> dict[str, Any]:

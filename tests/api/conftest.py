@@ -23,6 +23,7 @@ from werkzeug.test import TestResponse
 from service.app import create_app
 from service.token_store import create_token
 from service.extension import EXTENSION
+from service.rate_limits import close_rate_limits
 from service.runtime import Runtime
 
 API = "/api/v1"
@@ -106,7 +107,13 @@ def issued_tokens(settings: dict[str, Any]) -> dict[str, str]:
 def app(settings: dict[str, Any], issued_tokens: dict[str, str]) -> Iterator[Flask]:
     app = create_app(settings)
     yield app
+    close_app(app)
+
+
+def close_app(app: Flask) -> None:
+    """Close what the app holds open in this process: its runtime, its rate-limit counts."""
     app.extensions[EXTENSION].close()
+    close_rate_limits(app)
 
 
 @pytest.fixture

@@ -12,12 +12,12 @@ def test_malformed_json_is_a_bad_request(api):
         "/municipalities",
         as_="official",
         status=400,
-        message="Invalid JSON body",
+        message="the body is not valid JSON",
         data='{"name": ',
         content_type="application/json",
     )
 
-    assert payload["errors"] == {"json": ["Invalid JSON body."]}
+    assert payload["errors"] == {"json": ["the body is not valid JSON (Expecting value at 9)"]}
 
 
 def test_a_body_that_is_not_an_object_is_unprocessable(api):

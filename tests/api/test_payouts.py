@@ -165,7 +165,7 @@ def test_completion_releases_what_was_not_spent_and_closing_returns_what_was_not
         f"/proposals/{first}/complete",
         {"report": "   "},
         status=422,
-        message="report must not be empty",
+        message="report: must not be empty",
     )
     driven.refused(
         "POST",

@@ -38,7 +38,7 @@ def test_registering_places_needs_an_official(api):
 def test_place_rules_are_checked(api):
     for body, message in [
         ({"name": "Amsterdam", "cbs_code": "0363"}, "CBS code looks like GM0363"),
-        ({"name": "   "}, "name must not be empty"),
+        ({"name": "   "}, "name: must not be empty"),
         ({"name": "Amsterdam", "province": "NH"}, "province"),
     ]:
         api.refused("POST", "/municipalities", body, as_="official", status=422, message=message)

@@ -41,7 +41,7 @@ def test_review_puts_a_proposal_on_the_public_ballot_without_the_proposers_email
         status=422,
         message="explain an adjusted amount in the note",
     )
-    assert payload["errors"] == {"note": ["explain an adjusted amount in the note"]}
+    assert payload["errors"] == {"json": {"note": ["explain an adjusted amount in the note"]}}
     admitted = api.post(
         f"/proposals/{admitted_id}/admit", {"amount": 120_000, "note": "no lighting"}
     )
@@ -101,7 +101,7 @@ def test_a_proposal_is_checked_before_anything_is_stored(api, rounds):
     refused(rounds.proposal_body(1000, proposer_email="fatima at example.org"), "proposer_email")
     refused(rounds.proposal_body(1000, budget_code="X1"), "budget_code")
     refused({k: v for k, v in rounds.proposal_body(1000).items() if k != "title"}, "title")
-    refused(rounds.proposal_body(1000, title="   "), "title must not be empty")
+    refused(rounds.proposal_body(1000, title="   "), "title: must not be empty")
     assert driven.get()["proposals_submitted"] == 0
 
 

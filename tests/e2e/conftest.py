@@ -8,6 +8,7 @@ test process's own os.environ is never changed.
 """
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -15,12 +16,16 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+
+from service.config import ENVIRONMENT_KEYS
+from tests.conftest import BACKENDS, fresh_schema, settings_for
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 WORKERS = 3
@@ -32,12 +37,9 @@ TOKENS = (("anna", "official"), ("bram", "official"), ("cas", "official"), ("aud
 def child_environment(settings: dict[str, Any]) -> dict[str, str]:
     """os.environ plus the service settings, for a child process (a copy: ours stays as it is)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("BUURTBUDGET_")}
-    env["BUURTBUDGET_DATABASE_URL"] = settings["DATABASE_URL"]
-    env["BUURTBUDGET_SECRET_KEY"] = settings["SECRET_KEY"]
-    if settings.get("KEY_FILE"):
-        env["BUURTBUDGET_KEY_FILE"] = settings["KEY_FILE"]
-    if settings.get("DATABASE_SCHEMA"):
-        env["BUURTBUDGET_DATABASE_SCHEMA"] = settings["DATABASE_SCHEMA"]
+    for key, variable in ENVIRONMENT_KEYS.items():
+        if settings.get(key):
+            env[variable] = str(settings[key])
     env["PYTHONUNBUFFERED"] = "1"
     return env
 
@@ -65,6 +67,7 @@ class Server:
     env: dict[str, str] = field(repr=False)
     log_path: Path
     backend: str
+    access_log_path: Path
 
     def headers(self, name: str) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.tokens[name]}"}
@@ -84,6 +87,14 @@ class Server:
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")
+
+    def access_log(self) -> list[tuple[int, str, int]]:
+        """(worker pid, request line, status) of each request answered so far."""
+        entries = []
+        for line in self.access_log_path.read_text(errors="replace").splitlines():
+            pid, request_line, status = line.split("\t")
+            entries.append((int(pid.strip("<>")), request_line, int(status)))
+        return entries
 
 
 def _wait_until_healthy(process: subprocess.Popen, url: str, log_path: Path) -> None:
@@ -116,12 +127,12 @@ def _stop(process: subprocess.Popen) -> None:
         process.wait(timeout=STOP_TIMEOUT)
 
 
-@pytest.fixture
-def server(settings: dict[str, Any], backend: str, tmp_path: Path) -> Iterator[Server]:
+@contextmanager
+def running_server(settings: dict[str, Any], backend: str, workdir: Path) -> Iterator[Server]:
     """A fresh database set up by the CLI and served by a real gunicorn on a free loopback port."""
     env = child_environment(settings)
-    runner = Server(base_url="", tokens={}, env=env, log_path=tmp_path / "gunicorn.log",
-                    backend=backend)
+    runner = Server(base_url="", tokens={}, env=env, log_path=workdir / "gunicorn.log",
+                    backend=backend, access_log_path=workdir / "access.log")
     runner.cli("init")
     for name, role in TOKENS:
         runner.tokens[name] = runner.cli("token", "create", "--role", role, "--name", name).strip()
@@ -132,7 +143,8 @@ def server(settings: dict[str, Any], backend: str, tmp_path: Path) -> Iterator[S
         process = subprocess.Popen(
             [sys.executable, "-m", "gunicorn", "-c", "python:service.gunicorn_conf",
              "-w", str(WORKERS), "-b", f"127.0.0.1:{port}",
-             "--graceful-timeout", "10", "wsgi:app"],
+             "--graceful-timeout", "10", "--access-logfile", str(runner.access_log_path),
+             "--access-logformat", "%(p)s\t%(r)s\t%(s)s", "wsgi:app"],
             cwd=REPO_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
         )
     try:
@@ -143,3 +155,75 @@ def server(settings: dict[str, Any], backend: str, tmp_path: Path) -> Iterator[S
     log_text = runner.log()
     if "Traceback" in log_text:
         pytest.fail(f"gunicorn logged a traceback:\n{log_text}")
+
+
+@pytest.fixture
+def server(settings: dict[str, Any], backend: str, tmp_path: Path) -> Iterator[Server]:
+    """A real gunicorn on a fresh database, for one test."""
+    with running_server(settings, backend, tmp_path) as runner:
+        yield runner
+
+
+@dataclass
+class DemoSite:
+    """A gunicorn serving `buurtbudget demo`'s data, with its ids and codes."""
+
+    server: Server
+    demo: dict[str, Any]
+
+    @property
+    def base_url(self) -> str:
+        return self.server.base_url
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+def demo_site(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory,
+    postgres_check: str | None,
+) -> Iterator[DemoSite]:
+    """One server per backend for the whole run, filled by `buurtbudget demo` as the README says.
+
+    Tests that change data open rounds of their own, so they do not disturb each other.
+    """
+    backend = request.param
+    workdir = tmp_path_factory.mktemp(f"site-{backend}")
+    with ExitStack() as stack:
+        schema = None
+        if backend == "postgresql":
+            if postgres_check:
+                pytest.skip(postgres_check)
+            schema = stack.enter_context(fresh_schema())
+        runner = stack.enter_context(
+            running_server(settings_for(backend, workdir, schema), backend, workdir)
+        )
+        yield DemoSite(runner, json.loads(runner.cli("demo", "--json")))
+
+
+CHROMIUM = Path("/usr/bin/chromium")
+
+
+@pytest.fixture(scope="session")
+def chromium() -> Iterator[Any]:
+    """Debian's Chromium driven by Playwright (its own browser download is not used)."""
+    if not CHROMIUM.exists():
+        reason = f"{CHROMIUM} is missing: apt-get install -y chromium"
+        if os.environ.get("CI") == "true":
+            pytest.fail(reason)
+        pytest.skip(reason)
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), args=["--no-sandbox", "--disable-dev-shm-usage"]
+        )
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def browser_page(chromium: Any) -> Iterator[Any]:
+    """A fresh browser context (no cookies) and page, 1280 px wide."""
+    context = chromium.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    yield page
+    context.close()

@@ -6,6 +6,7 @@ import pytest
 from domain.errors import Forbidden
 from service.principal import PUBLIC, Principal, Unauthorized
 from service.queries import audit, payouts, proposals, voting
+from tests.integration.conftest import PROPOSALS
 
 ANNA = Principal("anna", "official")
 CARLA = Principal("carla", "auditor")
@@ -31,6 +32,23 @@ def test_personal_data_and_unfinished_proposals_are_for_officials_and_auditors(r
         assert listed and not any("proposer_email" in p for p in listed)
         seen = payouts.list_payouts(runtime, principal, rid)
         assert [(p["payout_id"], "iban" in p) for p in seen] == [(payout_id, False)]
+
+
+def test_anyone_sees_why_a_proposal_was_rejected_but_not_who_proposed_it(runtime, round_in):
+    driven = round_in("review")
+    app = runtime.application
+    app.reject_proposal(driven.proposals["benches"], reason="Outside the rules.", actor="official:anna")
+    rid = str(driven.round_id)
+
+    for principal in (PUBLIC, DIRK):
+        assert proposals.list_rejected(runtime, principal, rid) == [{
+            "proposal_id": str(driven.proposals["benches"]), "round_id": rid, "title": "Benches",
+            "summary": "A benches for the neighbourhood", "requested_amount": PROPOSALS["benches"],
+            "status": "rejected", "rejection_reason": "Outside the rules.",
+        }]
+    for principal in (ANNA, CARLA):
+        [seen] = proposals.list_rejected(runtime, principal, rid)
+        assert seen["proposer_email"] == "fatima@example.org"
 
 
 def test_a_resident_reads_their_own_ballot_with_the_code_and_nobody_else_can(runtime, round_in):
