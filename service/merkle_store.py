@@ -35,6 +35,9 @@ from domain.merkle_log import (
 
 T = TypeVar("T")
 metadata = sa.MetaData()
+# Ids a client can ask for (checkpoints) range as far as positions do; SQLite's autoincrement
+# needs its own INTEGER, which is 64-bit there anyway.
+ROW_ID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 
 leaves = sa.Table(
     "audit_leaves",
@@ -58,7 +61,7 @@ nodes = sa.Table(
 checkpoints = sa.Table(
     "audit_checkpoints",
     metadata,
-    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("id", ROW_ID, primary_key=True, autoincrement=True),
     sa.Column("tree_size", sa.BigInteger, nullable=False),
     sa.Column("root_hash", sa.LargeBinary(32), nullable=False),
     sa.Column("created_at", sa.String(40), nullable=False),
@@ -70,7 +73,7 @@ checkpoints = sa.Table(
 cosignatures = sa.Table(
     "audit_cosignatures",
     metadata,
-    sa.Column("checkpoint_id", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("checkpoint_id", sa.BigInteger, primary_key=True, autoincrement=False),
     sa.Column("witness_key", sa.String(200), primary_key=True),
     sa.Column("signed_at", sa.BigInteger, nullable=False),
     sa.Column("cosignature", sa.Text, nullable=False),
@@ -80,7 +83,7 @@ cosignatures = sa.Table(
 verifications = sa.Table(
     "audit_verifications",
     metadata,
-    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("id", ROW_ID, primary_key=True, autoincrement=True),
     sa.Column("verified_at", sa.String(40), nullable=False),
     sa.Column("ok", sa.Boolean, nullable=False),
     sa.Column("tree_size", sa.BigInteger, nullable=False),

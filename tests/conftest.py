@@ -69,6 +69,14 @@ def settings_for(backend: str, directory: Path, schema: str | None) -> dict[str,
     return {"DATABASE_URL": POSTGRES_URL, "DATABASE_SCHEMA": schema, **common}
 
 
+def cli_environment(settings: dict[str, Any]) -> dict[str, str]:
+    """The environment that gives the command line the test's database and keys."""
+    from service.config import ENVIRONMENT_KEYS
+
+    return {variable: str(settings[key]) if settings.get(key) else ""
+            for key, variable in ENVIRONMENT_KEYS.items() if key in settings}
+
+
 @pytest.fixture(params=BACKENDS)
 def backend(request: pytest.FixtureRequest) -> str:
     return request.param

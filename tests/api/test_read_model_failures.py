@@ -20,6 +20,7 @@ from service.cli import cli
 from service.extension import EXTENSION
 from service.runtime import Runtime
 from tests.api.conftest import ApiCalls, DrivenRound, RoundDriver
+from tests.conftest import cli_environment
 
 PROPOSER = {"proposer_name": "Henk de Vries", "proposer_email": "henk.devries@example.org"}
 # Far beyond BIGINT on every backend: no read model column can hold it.
@@ -117,11 +118,7 @@ def test_projections_status_shows_the_stopped_read_model_and_rebuild_stays_stopp
 ) -> None:
     driven, position = poisoned
     api.call("GET", f"/rounds/{driven.round_id}/proposals")  # a read finds the poisoned event
-    env = {
-        "BUURTBUDGET_DATABASE_URL": settings["DATABASE_URL"],
-        "BUURTBUDGET_DATABASE_SCHEMA": settings.get("DATABASE_SCHEMA") or "",
-        "BUURTBUDGET_SECRET_KEY": settings["SECRET_KEY"],
-    }
+    env = cli_environment(settings)
 
     status = CliRunner().invoke(cli, ["projections", "status"], env=env)
     assert status.exit_code == 1, status.output

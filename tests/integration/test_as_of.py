@@ -12,8 +12,8 @@ from service.audit_verify import round_balances
 from service.cli import cli
 from service.principal import PUBLIC
 from service.queries.as_of import all_round_balances_as_of, round_balances_as_of
+from tests.conftest import cli_environment
 from tests.integration.conftest import drive_round
-from tests.integration.test_audit_cli import cli_env
 
 
 def test_the_balances_as_of_each_event_are_those_of_a_replay_up_to_it(runtime, settings):
@@ -36,7 +36,7 @@ def test_the_balances_as_of_each_event_are_those_of_a_replay_up_to_it(runtime, s
     paid_first = next(e for e in events if type(e).__name__ == "PayoutPaid")
     output = CliRunner().invoke(cli, [
         "audit", "as-of", paid_first.timestamp.isoformat(), "--round", round_id,
-        "--json"], env=cli_env(settings))
+        "--json"], env=cli_environment(settings))
     assert output.exit_code == 0, output.output
     (answer,) = json.loads(output.output)
     assert (answer["paid"], answer["deposited"], answer["phase"]) == (1_000_00, 5_000_00, "execution")

@@ -10,24 +10,15 @@ from service.app import create_app
 from service.cli import cli
 from service.extension import EXTENSION
 from service.signed_note import Checkpoint, open_note
+from tests.conftest import cli_environment
 from tests.integration.conftest import drive_round
 from tests.integration.test_tamper_matrix import StoredEvents, triple_a_deposit
-
-
-def cli_env(settings) -> dict[str, str]:
-    """The command line's environment for the test's database and keys."""
-    return {
-        "BUURTBUDGET_DATABASE_URL": settings["DATABASE_URL"],
-        "BUURTBUDGET_DATABASE_SCHEMA": settings.get("DATABASE_SCHEMA") or "",
-        "BUURTBUDGET_SECRET_KEY": settings["SECRET_KEY"],
-        "BUURTBUDGET_AUDIT_KEY_FILE": settings["AUDIT_KEY_FILE"],
-    }
 
 
 def test_checkpoint_export_and_verify_from_the_command_line(runtime, settings, tmp_path):
     drive_round(runtime.application, "execution")
     runner = CliRunner()
-    env = cli_env(settings)
+    env = cli_environment(settings)
     made = runner.invoke(cli, ["audit", "checkpoint", "--reason", "council meeting"], env=env)
     assert made.exit_code == 0, made.output
     signer = runtime.checkpoint_signer
@@ -65,7 +56,7 @@ def test_healthz_reports_a_log_that_fails_its_checks(runtime, settings, tmp_path
     try:
         healthy = client.get("/healthz").get_json()
         assert healthy["status"] == "ok" and healthy["audit_log"]["latest_checkpoint_matches"]
-        env = cli_env(settings)
+        env = cli_environment(settings)
         triple_a_deposit(StoredEvents(runtime))
         # An edited event shows in a full verification, which /healthz then reports.
         assert client.get("/healthz").get_json()["status"] == "ok"

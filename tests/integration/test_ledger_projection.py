@@ -24,6 +24,7 @@ from projections.rounds import get_round
 from service.cli import cli
 from service.ledger_export import FORMATS
 from service.runtime import Runtime
+from tests.conftest import cli_environment
 from tests.integration.conftest import OFFICIAL, SECOND_OFFICIAL, DrivenRound, dump_read_models
 
 
@@ -133,10 +134,7 @@ def test_the_ledger_rebuilds_to_the_same_rows(runtime: Runtime, paid_and_closed)
 
 
 def run_cli(settings: dict[str, Any], *args: str) -> Any:
-    env = {"BUURTBUDGET_DATABASE_URL": settings["DATABASE_URL"],
-           "BUURTBUDGET_SECRET_KEY": settings["SECRET_KEY"],
-           "BUURTBUDGET_DATABASE_SCHEMA": settings.get("DATABASE_SCHEMA") or ""}
-    return CliRunner().invoke(cli, list(args), env=env)
+    return CliRunner().invoke(cli, list(args), env=cli_environment(settings))
 
 
 def test_the_command_line_exports_a_round_in_every_format(

@@ -12,6 +12,7 @@ from domain.tally import run_tally
 from service.cli import cli
 from service.pabulib_exchange import export_pabulib, import_pabulib
 from service.runtime import Runtime
+from tests.conftest import cli_environment
 
 PABULIB = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "pabulib"
 
@@ -98,10 +99,7 @@ def test_pabutools_reads_an_exported_round_back_to_the_same_greedy_result(
 def test_the_cli_imports_verifies_and_exports(settings: dict, tmp_path: Path) -> None:
     election_text("netherlands_assen_2024_.pb")
     runner = CliRunner()
-    env = {"BUURTBUDGET_DATABASE_URL": settings["DATABASE_URL"],
-           "BUURTBUDGET_SECRET_KEY": settings["SECRET_KEY"],
-           "BUURTBUDGET_AUDIT_KEY_FILE": settings["AUDIT_KEY_FILE"],
-           "BUURTBUDGET_DATABASE_SCHEMA": settings.get("DATABASE_SCHEMA") or ""}
+    env = cli_environment(settings)
     imported = runner.invoke(
         cli, ["import-pabulib", str(PABULIB / "netherlands_assen_2024_.pb"), "--rule", "mes",
               "--completion", "add1", "--json"], env=env,
