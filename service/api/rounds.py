@@ -1,10 +1,11 @@
 """Budget rounds: set-up, funds, phases, the tally and its verification, results."""
 from __future__ import annotations
 
+from datetime import timezone
 from uuid import UUID
 
 from flask.views import MethodView
-from marshmallow import fields, validate
+from marshmallow import ValidationError, fields, validate, validates_schema
 
 from domain.budget_round import PHASES
 from domain.voting import TALLY_COMPLETIONS, TALLY_RULES, TIE_BREAK_KEYS, VOTING_METHODS
@@ -13,7 +14,7 @@ from service.api.common import (
 )
 from service.auth import actor, caller, requires
 from service.extension import runtime
-from service.queries import results, rounds, voting
+from service.queries import as_of, results, rounds, voting
 
 blp = Blueprint("rounds", __name__, url_prefix="/api/v1/rounds", description="Budget rounds")
 
@@ -131,6 +132,28 @@ class RoundOut(StrictSchema):
     opened_at = fields.String()
     updated_at = fields.String()
     version = fields.Integer()
+    as_of = fields.String(metadata={"description": "the moment the answer was replayed at, if asked"})
+
+
+class AsOfQuery(StrictSchema):
+    """Time travel: answer from the log as it stood at a moment or a log position (at most one)."""
+
+    as_of = fields.AwareDateTime(load_default=None, default_timezone=timezone.utc,
+                                 metadata={"description": "ISO timestamp"})
+    as_of_position = fields.Integer(load_default=None, validate=validate.Range(min=0, max=2**62),
+                                    metadata={"description": "position in the Merkle log"})
+
+    @validates_schema
+    def at_most_one(self, data, **_kwargs):
+        if data["as_of"] is not None and data["as_of_position"] is not None:
+            raise ValidationError("give as_of or as_of_position, not both", "as_of_position")
+
+
+def moment_asked(query):
+    """The moment a time-travel query asks for, or None for now."""
+    if query["as_of_position"] is not None:
+        return as_of.moment_at_position(runtime(), query["as_of_position"])
+    return query["as_of"]
 
 
 class RoundQuery(StrictSchema):
@@ -218,10 +241,14 @@ class Rounds(MethodView):
 
 @blp.route("/<id:round_id>")
 class RoundById(MethodView):
+    @blp.arguments(AsOfQuery, location="query")
     @blp.response(200, RoundOut)
-    def get(self, round_id):
-        """One round with its phase, rules and balances (cents)."""
-        return read_round(round_id)
+    def get(self, query, round_id):
+        """One round with its phase, rules and balances (cents); with `as_of`, replayed from the log."""
+        moment = moment_asked(query)
+        if moment is None:
+            return read_round(round_id)
+        return as_of.round_as_of(runtime(), caller(), round_id, moment)
 
 
 @blp.route("/<id:round_id>/settings")

@@ -2,12 +2,15 @@
 from __future__ import annotations
 
 from datetime import datetime
+
+import sqlalchemy as sa
 from typing import Any
 from uuid import UUID
 
 from domain.errors import NotFound
 from projections import rounds
 from service.audit_verify import round_balances
+from service.merkle_store import leaves
 from service.principal import Principal
 from service.runtime import Runtime
 
@@ -51,3 +54,38 @@ def _balances(rt: Runtime, round_id: str, version: int, moment: datetime) -> dic
     budget_round = rt.application.repository.get(UUID(round_id), version=version)
     return {"round_id": round_id, "as_of": moment.isoformat(), "version": version,
             "phase": budget_round.phase, **round_balances(budget_round)}
+
+
+def moment_at_position(rt: Runtime, position: int) -> datetime:
+    """The timestamp of the event at a log position (a leaf of the Merkle log); NotFound past the end."""
+    with rt.reading() as conn:
+        notification_id = conn.execute(
+            sa.select(leaves.c.notification_id).where(leaves.c.position == position)
+        ).scalar()
+    if notification_id is None:
+        raise NotFound(f"no event at log position {position}")
+    application = rt.application
+    (notification,) = application.recorder.select_notifications(start=notification_id, limit=1)
+    return application.mapper.to_domain_event(notification).timestamp
+
+
+def round_as_of(rt: Runtime, principal: Principal, round_id: str, moment: datetime) -> dict[str, Any]:
+    """A round as the log stood at `moment`: its rules, phase and balances replayed (public).
+
+    Counters the read models keep beside the aggregate (proposals, ballots) are not part of the
+    replayed state and are left out.
+    """
+    version = _version_at(rt, round_id, moment)
+    if not version:
+        raise NotFound(f"round {round_id} did not exist at {moment.isoformat()}")
+    budget_round = rt.application.repository.get(UUID(round_id), version=version)
+    return {
+        "round_id": round_id, "as_of": moment.isoformat(), "version": version,
+        "municipality_id": str(budget_round.municipality_id),
+        "neighbourhood_id": str(budget_round.neighbourhood_id),
+        "title": budget_round.title, "description": budget_round.description,
+        "phase": budget_round.phase, "lot_seed": budget_round.lot_seed,
+        "codes_issued": budget_round.codes_issued,
+        "confirmed_tally_id": budget_round.confirmed_tally_id,
+        **round_balances(budget_round),
+    }
