@@ -12,6 +12,7 @@ from projections import rounds
 from service.audit_verify import round_balances
 from service.merkle_store import leaves
 from service.principal import Principal
+from service.queries import visibility
 from service.runtime import Runtime
 
 
@@ -75,10 +76,7 @@ def round_as_of(rt: Runtime, principal: Principal, round_id: str, moment: dateti
     Counters the read models keep beside the aggregate (proposals, ballots) are not part of the
     replayed state and are left out.
     """
-    version = _version_at(rt, round_id, moment)
-    if not version:
-        raise NotFound(f"round {round_id} did not exist at {moment.isoformat()}")
-    budget_round = rt.application.repository.get(UUID(round_id), version=version)
+    version, budget_round = _round_at(rt, round_id, moment)
     return {
         "round_id": round_id, "as_of": moment.isoformat(), "version": version,
         "municipality_id": str(budget_round.municipality_id),
@@ -89,3 +87,30 @@ def round_as_of(rt: Runtime, principal: Principal, round_id: str, moment: dateti
         "confirmed_tally_id": budget_round.confirmed_tally_id,
         **round_balances(budget_round),
     }
+
+
+def round_payouts_as_of(
+    rt: Runtime, principal: Principal, round_id: str, moment: datetime, *,
+    proposal_id: str | None = None, status: str | None = None,
+) -> list[dict[str, Any]]:
+    """A round's payouts, by proposal and status, as they stood at `moment` (replayed).
+
+    The replayed state holds each payout's proposal, amount, status and officials; bank details and
+    dates stay with the read models. What `principal` may see is what it may see now.
+    """
+    _version, budget_round = _round_at(rt, round_id, moment)
+    items = [
+        {"payout_id": payout_id, "round_id": round_id, "proposal_id": payout["proposal_id"],
+         "amount": payout["amount"], "status": payout["status"],
+         "requested_by": payout["requested_by"], "decided_by": payout["approved_by"]}
+        for payout_id, payout in budget_round.payouts.items()
+        if proposal_id in (None, payout["proposal_id"]) and status in (None, payout["status"])
+    ]
+    return visibility.payouts_as_seen(principal, items)
+
+
+def _round_at(rt: Runtime, round_id: str, moment: datetime) -> tuple[int, Any]:
+    version = _version_at(rt, round_id, moment)
+    if not version:
+        raise NotFound(f"round {round_id} did not exist at {moment.isoformat()}")
+    return version, rt.application.repository.get(UUID(round_id), version=version)
