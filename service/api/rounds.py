@@ -377,10 +377,14 @@ class VerifyTally(MethodView):
 
 @blp.route("/<id:round_id>/results")
 class Results(MethodView):
+    @blp.arguments(AsOfQuery, location="query")
     @blp.response(200, ResultOut)
-    def get(self, round_id):
+    def get(self, query, round_id):
         """The decision: the confirmed (else latest) tally and every proposal on the ballot."""
-        return results.get_results(runtime(), caller(), round_id)
+        moment = moment_asked(query)
+        if moment is None:
+            return results.get_results(runtime(), caller(), round_id)
+        return as_of.round_results_as_of(runtime(), caller(), round_id, moment)
 
 
 @blp.route("/<id:round_id>/receipts")

@@ -41,7 +41,7 @@ def all_round_balances_as_of(
 
 
 def _version_at(rt: Runtime, round_id: str, moment: datetime) -> int:
-    """The round's version after its last event at or before `moment` (0: none yet)."""
+    """The aggregate's version after its last event at or before `moment` (0: none yet)."""
     application = rt.application
     version = 0
     for stored in application.recorder.select_events(UUID(round_id)):
@@ -114,3 +114,34 @@ def _round_at(rt: Runtime, round_id: str, moment: datetime) -> tuple[int, Any]:
     if not version:
         raise NotFound(f"round {round_id} did not exist at {moment.isoformat()}")
     return version, rt.application.repository.get(UUID(round_id), version=version)
+
+
+def round_results_as_of(
+    rt: Runtime, principal: Principal, round_id: str, moment: datetime
+) -> dict[str, Any]:
+    """The decision as it stood at `moment`: the confirmed (else latest) tally then, and the
+    proposals then on the ballot, each replayed. Vote counts stay with the read models."""
+    _version, budget_round = _round_at(rt, round_id, moment)
+    tally_id = budget_round.confirmed_tally_id or next(reversed(budget_round.tallies), None)
+    result = budget_round.tallies.get(tally_id) if tally_id else None
+    winners = {w["proposal_id"] for w in result["winners"]} if result else set()
+    ballot = []
+    for proposal_id in budget_round.proposals:
+        version = _version_at(rt, proposal_id, moment)
+        if not version:  # recorded on the round a moment before its own first event
+            continue
+        proposal = rt.application.repository.get(UUID(proposal_id), version=version)
+        if proposal.status in visibility.ON_THE_BALLOT:
+            ballot.append({
+                "proposal_id": proposal_id, "title": proposal.title, "cost": proposal.amount,
+                "status": proposal.status, "votes": None,
+                "score": result["scores"].get(proposal_id) if result else None,
+                "winner": proposal_id in winners,
+            })
+    tally = None if result is None else {
+        "tally_id": tally_id, "round_id": round_id, "result": result,
+        "recorded_by": budget_round.tally_recorded_by.get(tally_id),
+    }
+    return {"round_id": round_id, "tally": tally,
+            "confirmed": tally_id is not None and tally_id == budget_round.confirmed_tally_id,
+            "proposals": ballot}

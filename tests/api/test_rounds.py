@@ -396,3 +396,24 @@ def test_a_round_as_of_before_a_deposit_shows_the_earlier_balance(api, rounds):
     api.refused("GET", f"/rounds/{driven.round_id}?as_of={urlencode({'': between})[1:]}"
                 f"&as_of_position=1", status=400, message="as_of_position")
     api.refused("GET", f"/rounds/{driven.round_id}?at=1", status=400)
+
+
+def test_the_results_as_of_before_the_confirmation_show_the_tally_unconfirmed(api, rounds):
+    driven = rounds.to("tallied")
+    tallied_at = api.get("/audit/checkpoints")["tree_size"] - 1
+    driven.post(f"tallies/{driven.tally['tally_id']}/confirm", as_="second_official")
+    now = driven.get("results")
+
+    then = driven.get(f"results?as_of_position={tallied_at}")
+
+    assert (then["confirmed"], now["confirmed"]) == (False, True)
+    assert then["tally"]["tally_id"] == now["tally"]["tally_id"] == driven.tally["tally_id"]
+    assert then["tally"]["result"] == now["tally"]["result"]
+    assert [(p["proposal_id"], p["winner"], p["score"], p["cost"]) for p in then["proposals"]] == [
+        (p["proposal_id"], p["winner"], p["score"], p["cost"]) for p in now["proposals"]
+    ]
+    assert [p["status"] for p in then["proposals"]] == ["admitted"] * 3
+    assert [p["status"] for p in now["proposals"]] == ["funded", "funded", "not_selected"]
+    opened = driven.get(f"results?as_of_position={tallied_at - 1}")  # the event before the tally
+    assert opened["tally"] is None and opened["confirmed"] is False
+    driven.refused("GET", "results?as_of=soon", status=400, message="as_of")
