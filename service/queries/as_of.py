@@ -127,14 +127,12 @@ def round_results_as_of(
     winners = {w["proposal_id"] for w in result["winners"]} if result else set()
     ballot = []
     for proposal_id in budget_round.proposals:
-        version = _version_at(rt, proposal_id, moment)
-        if not version:  # recorded on the round a moment before its own first event
-            continue
-        proposal = rt.application.repository.get(UUID(proposal_id), version=version)
-        if proposal.status in visibility.ON_THE_BALLOT:
+        proposal = _proposal_at(rt, proposal_id, moment)
+        # None: recorded on the round a moment before the proposal's own first event.
+        if proposal is not None and proposal["status"] in visibility.ON_THE_BALLOT:
             ballot.append({
-                "proposal_id": proposal_id, "title": proposal.title, "cost": proposal.amount,
-                "status": proposal.status, "votes": None,
+                "proposal_id": proposal_id, "title": proposal["title"], "cost": proposal["amount"],
+                "status": proposal["status"], "votes": None,
                 "score": result["scores"].get(proposal_id) if result else None,
                 "winner": proposal_id in winners,
             })
@@ -145,3 +143,41 @@ def round_results_as_of(
     return {"round_id": round_id, "tally": tally,
             "confirmed": tally_id is not None and tally_id == budget_round.confirmed_tally_id,
             "proposals": ballot}
+
+
+def proposal_as_of(
+    rt: Runtime, principal: Principal, proposal_id: str, moment: datetime
+) -> dict[str, Any]:
+    """One proposal as the log stood at `moment`; the public gets 404 for one not on the ballot then."""
+    item = _proposal_at(rt, proposal_id, moment)
+    if item is None:
+        raise NotFound(f"proposal {proposal_id} did not exist at {moment.isoformat()}")
+    return visibility.proposal_as_seen(principal, item)
+
+
+def round_proposals_as_of(
+    rt: Runtime, principal: Principal, round_id: str, moment: datetime, *, status: str | None = None
+) -> list[dict[str, Any]]:
+    """A round's proposals as they stood at `moment`, by status, as `principal` may see them."""
+    _version, budget_round = _round_at(rt, round_id, moment)
+    statuses = visibility.visible_proposal_statuses(principal, (status,) if status else None)
+    items = (_proposal_at(rt, proposal_id, moment) for proposal_id in budget_round.proposals)
+    return [
+        visibility.proposal_as_seen(principal, item) for item in items
+        if item is not None and (statuses is None or item["status"] in statuses)
+    ]
+
+
+def _proposal_at(rt: Runtime, proposal_id: str, moment: datetime) -> dict[str, Any] | None:
+    """The replayed facts of a proposal at `moment` (None: not submitted yet)."""
+    version = _version_at(rt, proposal_id, moment)
+    if not version:
+        return None
+    proposal = rt.application.repository.get(UUID(proposal_id), version=version)
+    return {
+        "proposal_id": proposal_id, "round_id": str(proposal.round_id),
+        "reference": proposal.reference, "title": proposal.title,
+        "requested_amount": proposal.requested_amount, "amount": proposal.amount,
+        "status": proposal.status, "funded_amount": proposal.funded_amount,
+        "as_of": moment.isoformat(), "version": version,
+    }
