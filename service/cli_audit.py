@@ -80,8 +80,13 @@ def verify_command(
         first = report.findings[0] if report.findings else None
         record_verification(rt, report.ok, report.tree_size,
                             None if first is None else f"{first.kind}: {first.message}")
-    else:
+    elif as_json or not sys.stderr.isatty():
         report = verify_export(_lines_of(file), public_key=key, progress=progress)
+    else:
+        # A bar over the file's bytes: the number of events is not known before reading them.
+        with click.progressbar(length=file.stat().st_size, label=f"verifying {file.name}",
+                               file=click.get_text_stream("stderr"), show_eta=True) as bar:
+            report = verify_export(_read_with(bar, file), public_key=key)
     _show(report, as_json)
     if not report.ok:
         sys.exit(1)
@@ -104,6 +109,12 @@ def _compare_with_service(report: Report, url: str) -> None:
 def _lines_of(path: Path) -> Iterator[bytes]:
     with path.open("rb") as handle:
         yield from handle
+
+
+def _read_with(bar: Any, path: Path) -> Iterator[bytes]:
+    for line in _lines_of(path):
+        bar.update(len(line))
+        yield line
 
 
 def _progress(events: int) -> None:
