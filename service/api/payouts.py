@@ -8,9 +8,9 @@ from marshmallow import fields, validate
 
 from domain.budget_round import PAYOUT_KINDS
 from service.api.common import (
-    BEARER, ActionSchema, Blueprint, Cents, IbanField, Id, ReasonSchema, StrictSchema, Text,
+    BEARER, ActionSchema, AsOfQuery, Blueprint, Cents, IbanField, Id, ReasonSchema, StrictSchema,
+    Text,
 )
-from service.api.rounds import AsOfQuery, moment_asked
 from service.auth import actor, caller, requires
 from service.extension import runtime
 from service.queries import as_of, payouts
@@ -77,7 +77,7 @@ class Payouts(MethodView):
     @blp.response(200, PayoutOut(many=True))
     def get(self, query, round_id):
         """Payouts of a round. The public sees paid payouts without bank details."""
-        moment = moment_asked(query)
+        moment = as_of.moment_asked(runtime(), query)
         filters = {"proposal_id": query["proposal_id"], "status": query["status"]}
         if moment is None:
             return payouts.list_payouts(runtime(), caller(), round_id, **filters)

@@ -8,9 +8,8 @@ from marshmallow import ValidationError, fields, validate, validates_schema
 
 from domain.proposal import MAX_COST_LINES, STATUSES
 from service.api.common import (
-    BEARER, Blueprint, Cents, Email, ReasonSchema, StrictSchema, Text,
+    BEARER, AsOfQuery, Blueprint, Cents, Email, ReasonSchema, StrictSchema, Text,
 )
-from service.api.rounds import AsOfQuery, moment_asked
 from service.auth import actor, caller, requires
 from service.extension import runtime
 from service.queries import as_of, proposals
@@ -119,7 +118,7 @@ class RoundProposals(MethodView):
     @blp.response(200, ProposalOut(many=True))
     def get(self, query, round_id):
         """Proposals of a round: officials and auditors see all, the public what reached the ballot."""
-        moment = moment_asked(query)
+        moment = as_of.moment_asked(runtime(), query)
         if moment is None:
             return proposals.list_proposals(runtime(), caller(), round_id, status=query["status"])
         return as_of.round_proposals_as_of(
@@ -141,7 +140,7 @@ class ProposalById(MethodView):
     @blp.response(200, ProposalOut)
     def get(self, query, proposal_id):
         """One proposal; with `as_of`, its facts replayed from the log as they stood then."""
-        moment = moment_asked(query)
+        moment = as_of.moment_asked(runtime(), query)
         if moment is None:
             return read_proposal(proposal_id)
         return as_of.proposal_as_of(runtime(), caller(), proposal_id, moment)

@@ -1,16 +1,16 @@
 """Budget rounds: set-up, funds, phases, the tally and its verification, results."""
 from __future__ import annotations
 
-from datetime import timezone
 from uuid import UUID
 
 from flask.views import MethodView
-from marshmallow import ValidationError, fields, validate, validates_schema
+from marshmallow import fields, validate
 
 from domain.budget_round import PHASES
 from domain.voting import TALLY_COMPLETIONS, TALLY_RULES, TIE_BREAK_KEYS, VOTING_METHODS
 from service.api.common import (
-    MAX_CHOICES, MAX_POINTS, ActionSchema, BEARER, Blueprint, Cents, Count, Id, StrictSchema, Text,
+    MAX_CHOICES, MAX_POINTS, ActionSchema, AsOfQuery, BEARER, Blueprint, Cents, Count, Id,
+    StrictSchema, Text,
 )
 from service.auth import actor, caller, requires
 from service.extension import runtime
@@ -135,27 +135,6 @@ class RoundOut(StrictSchema):
     as_of = fields.String(metadata={"description": "the moment the answer was replayed at, if asked"})
 
 
-class AsOfQuery(StrictSchema):
-    """Time travel: answer from the log as it stood at a moment or a log position (at most one)."""
-
-    as_of = fields.AwareDateTime(load_default=None, default_timezone=timezone.utc,
-                                 metadata={"description": "ISO timestamp"})
-    as_of_position = fields.Integer(load_default=None, validate=validate.Range(min=0, max=2**62),
-                                    metadata={"description": "position in the Merkle log"})
-
-    @validates_schema
-    def at_most_one(self, data, **_kwargs):
-        if data["as_of"] is not None and data["as_of_position"] is not None:
-            raise ValidationError("give as_of or as_of_position, not both", "as_of_position")
-
-
-def moment_asked(query):
-    """The moment a time-travel query asks for, or None for now."""
-    if query["as_of_position"] is not None:
-        return as_of.moment_at_position(runtime(), query["as_of_position"])
-    return query["as_of"]
-
-
 class RoundQuery(StrictSchema):
     neighbourhood_id = Id(load_default=None)
     phase = Text(load_default=None, validate=validate.OneOf(PHASES))
@@ -245,7 +224,7 @@ class RoundById(MethodView):
     @blp.response(200, RoundOut)
     def get(self, query, round_id):
         """One round with its phase, rules and balances (cents); with `as_of`, replayed from the log."""
-        moment = moment_asked(query)
+        moment = as_of.moment_asked(runtime(), query)
         if moment is None:
             return read_round(round_id)
         return as_of.round_as_of(runtime(), caller(), round_id, moment)
@@ -381,7 +360,7 @@ class Results(MethodView):
     @blp.response(200, ResultOut)
     def get(self, query, round_id):
         """The decision: the confirmed (else latest) tally and every proposal on the ballot."""
-        moment = moment_asked(query)
+        moment = as_of.moment_asked(runtime(), query)
         if moment is None:
             return results.get_results(runtime(), caller(), round_id)
         return as_of.round_results_as_of(runtime(), caller(), round_id, moment)

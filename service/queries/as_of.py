@@ -57,6 +57,13 @@ def _balances(rt: Runtime, round_id: str, version: int, moment: datetime) -> dic
             "phase": budget_round.phase, **round_balances(budget_round)}
 
 
+def moment_asked(rt: Runtime, query: dict[str, Any]) -> datetime | None:
+    """The moment a time-travel query (`as_of` or `as_of_position`) asks for; None for now."""
+    if query["as_of_position"] is not None:
+        return moment_at_position(rt, query["as_of_position"])
+    return query["as_of"]
+
+
 def moment_at_position(rt: Runtime, position: int) -> datetime:
     """The timestamp of the event at a log position (a leaf of the Merkle log); NotFound past the end."""
     with rt.reading() as conn:
