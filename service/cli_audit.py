@@ -13,6 +13,7 @@ import click
 
 from domain.errors import NotFound
 from service.audit_export import export_lines
+from service.audit_against import ServiceUnreachable, differences_with_service
 from service.audit_verify import Report, verify_export
 from service.checkpoints import published_checkpoint, record_checkpoint
 from service.principal import PUBLIC
@@ -59,10 +60,13 @@ def export_command(state: Any, output: Path) -> None:
     "--public-key", type=click.Path(exists=True, dir_okay=False, path_type=Path),
     help="the log's public key (verifier key or PEM), obtained apart from the file",
 )
+@click.option("--against", metavar="URL",
+              help="also compare balances and the checkpoint with the service at URL")
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_obj
 def verify_command(
-    state: Any, file: Path | None, database: bool, public_key: Path | None, as_json: bool
+    state: Any, file: Path | None, database: bool, public_key: Path | None, against: str | None,
+    as_json: bool,
 ) -> None:
     """Check signatures, tree, replay, balances and tallies; exit 1 naming the first bad position."""
     if (file is None) == (not database):
@@ -76,16 +80,41 @@ def verify_command(
         first = report.findings[0] if report.findings else None
         record_verification(rt, report.ok, report.tree_size,
                             None if first is None else f"{first.kind}: {first.message}")
-    else:
+    elif as_json or not sys.stderr.isatty():
         report = verify_export(_lines_of(file), public_key=key, progress=progress)
+    else:
+        # A bar over the file's bytes: the number of events is not known before reading them.
+        with click.progressbar(length=file.stat().st_size, label=f"verifying {file.name}",
+                               file=click.get_text_stream("stderr"), show_eta=True) as bar:
+            report = verify_export(_read_with(bar, file), public_key=key)
     _show(report, as_json)
     if not report.ok:
         sys.exit(1)
+    if against is not None:
+        _compare_with_service(report, against)
+
+
+def _compare_with_service(report: Report, url: str) -> None:
+    try:
+        differences = differences_with_service(report, url)
+    except ServiceUnreachable as error:
+        differences = [f"service: {error}"]
+    for difference in differences:
+        click.echo(f"differs from {url}: {difference}")
+    if differences:
+        sys.exit(1)
+    click.echo(f"OK: {url} publishes the same balances and a checkpoint that extends this log")
 
 
 def _lines_of(path: Path) -> Iterator[bytes]:
     with path.open("rb") as handle:
         yield from handle
+
+
+def _read_with(bar: Any, path: Path) -> Iterator[bytes]:
+    for line in _lines_of(path):
+        bar.update(len(line))
+        yield line
 
 
 def _progress(events: int) -> None:

@@ -9,6 +9,7 @@ import re
 import unicodedata
 from copy import deepcopy
 from http import HTTPStatus
+from datetime import timezone
 from typing import Any
 from uuid import UUID
 
@@ -16,7 +17,7 @@ import flask_smorest
 import marshmallow as ma
 from apispec import BasePlugin
 from flask_smorest.utils import resolve_schema_instance
-from marshmallow import ValidationError, fields, validate
+from marshmallow import ValidationError, fields, validate, validates_schema
 from schwifty import IBAN
 from schwifty.exceptions import SchwiftyException
 from werkzeug.routing import BaseConverter
@@ -177,6 +178,20 @@ class StrictSchema(ma.Schema):
     class Meta:
         unknown = ma.RAISE
         ordered = True
+
+
+class AsOfQuery(StrictSchema):
+    """Time travel: answer from the log as it stood at a moment or a log position (at most one)."""
+
+    as_of = fields.AwareDateTime(load_default=None, default_timezone=timezone.utc,
+                                 metadata={"description": "ISO timestamp"})
+    as_of_position = fields.Integer(load_default=None, validate=validate.Range(min=0, max=2**62),
+                                    metadata={"description": "position in the Merkle log"})
+
+    @validates_schema
+    def at_most_one(self, data, **_kwargs):
+        if data["as_of"] is not None and data["as_of_position"] is not None:
+            raise ValidationError("give as_of or as_of_position, not both", "as_of_position")
 
 
 class CrossFieldRules(BasePlugin):

@@ -8,11 +8,12 @@ from marshmallow import fields, validate
 
 from domain.budget_round import PAYOUT_KINDS
 from service.api.common import (
-    BEARER, ActionSchema, Blueprint, Cents, IbanField, Id, ReasonSchema, StrictSchema, Text,
+    BEARER, ActionSchema, AsOfQuery, Blueprint, Cents, IbanField, Id, ReasonSchema, StrictSchema,
+    Text,
 )
 from service.auth import actor, caller, requires
 from service.extension import runtime
-from service.queries import payouts
+from service.queries import as_of, payouts
 
 # The statuses a payout goes through (domain.budget_round), as the read model lists them.
 PAYOUT_STATUSES = ("requested", "approved", "rejected", "paid", "reversed")
@@ -60,7 +61,7 @@ class PayoutOut(StrictSchema):
     reversed_at = fields.String(allow_none=True)
 
 
-class PayoutQuery(StrictSchema):
+class PayoutQuery(AsOfQuery):
     proposal_id = Id(load_default=None)
     status = Text(load_default=None, validate=validate.OneOf(PAYOUT_STATUSES),
                   metadata={"description": "the public sees paid payouts only"})
@@ -76,7 +77,11 @@ class Payouts(MethodView):
     @blp.response(200, PayoutOut(many=True))
     def get(self, query, round_id):
         """Payouts of a round. The public sees paid payouts without bank details."""
-        return payouts.list_payouts(runtime(), caller(), round_id, **query)
+        moment = as_of.moment_asked(runtime(), query)
+        filters = {"proposal_id": query["proposal_id"], "status": query["status"]}
+        if moment is None:
+            return payouts.list_payouts(runtime(), caller(), round_id, **filters)
+        return as_of.round_payouts_as_of(runtime(), caller(), round_id, moment, **filters)
 
     @requires("official")
     @blp.arguments(PayoutIn)

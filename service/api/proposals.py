@@ -8,11 +8,11 @@ from marshmallow import ValidationError, fields, validate, validates_schema
 
 from domain.proposal import MAX_COST_LINES, STATUSES
 from service.api.common import (
-    BEARER, Blueprint, Cents, Email, ReasonSchema, StrictSchema, Text,
+    BEARER, AsOfQuery, Blueprint, Cents, Email, ReasonSchema, StrictSchema, Text,
 )
 from service.auth import actor, caller, requires
 from service.extension import runtime
-from service.queries import proposals
+from service.queries import as_of, proposals
 from service.rate_limits import guards_secret
 
 blp = Blueprint("proposals", __name__, url_prefix="/api/v1", description="Residents' proposals")
@@ -70,9 +70,11 @@ class ProposalOut(StrictSchema):
     points = fields.Integer(metadata={"description": "points given (cumulative); only once voting closed"})
     submitted_at = fields.String()
     updated_at = fields.String()
+    as_of = fields.String(metadata={"description": "the moment the answer was replayed at, if asked"})
+    version = fields.Integer(metadata={"description": "the replayed version, with as_of"})
 
 
-class ProposalQuery(StrictSchema):
+class ProposalQuery(AsOfQuery):
     status = Text(load_default=None, validate=validate.OneOf(STATUSES))
 
 
@@ -116,7 +118,12 @@ class RoundProposals(MethodView):
     @blp.response(200, ProposalOut(many=True))
     def get(self, query, round_id):
         """Proposals of a round: officials and auditors see all, the public what reached the ballot."""
-        return proposals.list_proposals(runtime(), caller(), round_id, **query)
+        moment = as_of.moment_asked(runtime(), query)
+        if moment is None:
+            return proposals.list_proposals(runtime(), caller(), round_id, status=query["status"])
+        return as_of.round_proposals_as_of(
+            runtime(), caller(), round_id, moment, status=query["status"]
+        )
 
     @blp.arguments(ProposalIn)
     @blp.response(201, SubmittedOut)
@@ -129,10 +136,14 @@ class RoundProposals(MethodView):
 
 @blp.route("/proposals/<id:proposal_id>")
 class ProposalById(MethodView):
+    @blp.arguments(AsOfQuery, location="query")
     @blp.response(200, ProposalOut)
-    def get(self, proposal_id):
-        """One proposal."""
-        return read_proposal(proposal_id)
+    def get(self, query, proposal_id):
+        """One proposal; with `as_of`, its facts replayed from the log as they stood then."""
+        moment = as_of.moment_asked(runtime(), query)
+        if moment is None:
+            return read_proposal(proposal_id)
+        return as_of.proposal_as_of(runtime(), caller(), proposal_id, moment)
 
 
 @blp.route("/proposals/<id:proposal_id>/admit")

@@ -9,11 +9,12 @@ from marshmallow import fields, validate
 from domain.budget_round import PHASES
 from domain.voting import TALLY_COMPLETIONS, TALLY_RULES, TIE_BREAK_KEYS, VOTING_METHODS
 from service.api.common import (
-    MAX_CHOICES, MAX_POINTS, ActionSchema, BEARER, Blueprint, Cents, Count, Id, StrictSchema, Text,
+    MAX_CHOICES, MAX_POINTS, ActionSchema, AsOfQuery, BEARER, Blueprint, Cents, Count, Id,
+    StrictSchema, Text,
 )
 from service.auth import actor, caller, requires
 from service.extension import runtime
-from service.queries import results, rounds, voting
+from service.queries import as_of, results, rounds, voting
 
 blp = Blueprint("rounds", __name__, url_prefix="/api/v1/rounds", description="Budget rounds")
 
@@ -131,6 +132,7 @@ class RoundOut(StrictSchema):
     opened_at = fields.String()
     updated_at = fields.String()
     version = fields.Integer()
+    as_of = fields.String(metadata={"description": "the moment the answer was replayed at, if asked"})
 
 
 class RoundQuery(StrictSchema):
@@ -218,10 +220,14 @@ class Rounds(MethodView):
 
 @blp.route("/<id:round_id>")
 class RoundById(MethodView):
+    @blp.arguments(AsOfQuery, location="query")
     @blp.response(200, RoundOut)
-    def get(self, round_id):
-        """One round with its phase, rules and balances (cents)."""
-        return read_round(round_id)
+    def get(self, query, round_id):
+        """One round with its phase, rules and balances (cents); with `as_of`, replayed from the log."""
+        moment = as_of.moment_asked(runtime(), query)
+        if moment is None:
+            return read_round(round_id)
+        return as_of.round_as_of(runtime(), caller(), round_id, moment)
 
 
 @blp.route("/<id:round_id>/settings")
@@ -350,10 +356,14 @@ class VerifyTally(MethodView):
 
 @blp.route("/<id:round_id>/results")
 class Results(MethodView):
+    @blp.arguments(AsOfQuery, location="query")
     @blp.response(200, ResultOut)
-    def get(self, round_id):
+    def get(self, query, round_id):
         """The decision: the confirmed (else latest) tally and every proposal on the ballot."""
-        return results.get_results(runtime(), caller(), round_id)
+        moment = as_of.moment_asked(runtime(), query)
+        if moment is None:
+            return results.get_results(runtime(), caller(), round_id)
+        return as_of.round_results_as_of(runtime(), caller(), round_id, moment)
 
 
 @blp.route("/<id:round_id>/receipts")

@@ -284,3 +284,23 @@ def test_a_round_id_in_capitals_requests_a_payout_fully_or_not_at_all(api, round
         as_="official",
         status=201,
     )
+
+
+def test_payouts_as_of_a_log_position_are_those_replayed_up_to_it(api, rounds):
+    driven = rounds.to("execution")
+    winner = driven.winners[0]
+    approved = rounds.payout(driven, winner, 10_000, until="approved")
+    approved_at = api.get("/audit/checkpoints")["tree_size"] - 1
+    driven.post(f"payouts/{approved['payout_id']}/paid", {"bank_reference": "BANK-1"},
+                as_="third_official")
+    paid_at = api.get("/audit/checkpoints")["tree_size"] - 1
+
+    then = driven.get(f"payouts?as_of_position={approved_at}", as_="official")
+    assert [(p["payout_id"], p["amount"], p["status"]) for p in then] == [
+        (approved["payout_id"], 10_000, "approved")
+    ]
+    assert driven.get(f"payouts?as_of_position={approved_at}") == []  # the public sees paid ones
+    public_now = driven.get(f"payouts?as_of_position={paid_at}&status=paid")
+    assert [(p["amount"], p["status"]) for p in public_now] == [(10_000, "paid")]
+    assert "iban" not in public_now[0]
+    driven.refused("GET", "payouts?as_of_position=-1", status=400, message="as_of_position")

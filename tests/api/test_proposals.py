@@ -175,3 +175,25 @@ def test_a_proposal_id_in_capitals_withdraws_fully_or_not_at_all(api, rounds):
     api.all_or_nothing(
         "POST", f"/proposals/{proposal_id.upper()}/withdraw", {"proposer_key": key}, status=200
     )
+
+
+def test_a_proposal_as_of_before_its_review_is_as_submitted_and_hidden_from_the_public(api, rounds):
+    driven = rounds.to("review", costs=(150_000, 80_000))
+    admitted_id, _unreviewed_id = driven.proposal_ids
+    before_review = api.get("/audit/checkpoints")["tree_size"] - 1
+    api.post(f"/proposals/{admitted_id}/admit", {"amount": 120_000, "note": "no lighting"})
+    after_review = api.get("/audit/checkpoints")["tree_size"] - 1
+
+    then = api.get(f"/proposals/{admitted_id}?as_of_position={before_review}", as_="official")
+    assert (then["status"], then["amount"], then["requested_amount"]) == ("submitted", 150_000, 150_000)
+    assert "proposer_email" not in then
+    later = api.get(f"/proposals/{admitted_id}?as_of_position={after_review}", as_=None)
+    assert (later["status"], later["amount"]) == ("admitted", 120_000)
+    api.refused("GET", f"/proposals/{admitted_id}?as_of_position={before_review}", as_=None,
+                status=404)
+    assert driven.get(f"proposals?as_of_position={before_review}", as_=None) == []
+    listed = driven.get(f"proposals?as_of_position={before_review}&status=submitted", as_="official")
+    assert [p["proposal_id"] for p in listed] == driven.proposal_ids
+    assert [p["proposal_id"] for p in driven.get(f"proposals?as_of_position={after_review}",
+                                                  as_=None)] == [admitted_id]
+    api.refused("GET", f"/proposals/{admitted_id}?as_of_position=0", status=404)

@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import uuid
+from datetime import datetime, timezone
+from urllib.parse import urlencode
 
 
 import service.application
@@ -368,3 +370,50 @@ def test_a_round_id_in_capitals_reads_the_same_round(api, rounds):
 
     for path in ("", *ROUND_LISTS):
         assert api.get(f"{capitals}{path}") == api.get(f"{driven.url}{path}"), path
+
+
+def test_a_round_as_of_before_a_deposit_shows_the_earlier_balance(api, rounds):
+    driven = rounds.to("submission", deposit=0, costs=())
+    driven.post("deposits", {"amount": 750_000, "source": "Gemeente"}, status=201)
+    position_of_first = api.get("/audit/checkpoints")["tree_size"] - 1
+    between = datetime.now(timezone.utc).isoformat()
+    now = driven.post("deposits", {"amount": 250_000, "source": "Woningcorporatie"}, status=201)
+
+    by_position = api.get(f"/rounds/{driven.round_id}?as_of_position={position_of_first}")
+    by_moment = api.get(f"/rounds/{driven.round_id}?{urlencode({'as_of': between})}")
+
+    assert now["deposited"] == 1_000_000
+    for then in (by_position, by_moment):
+        assert (then["deposited"], then["available"], then["phase"]) == (750_000, 750_000, "submission")
+        assert then["version"] < now["version"]
+    assert {**by_position, "as_of": None} == {**by_moment, "as_of": None}
+    # The log's first event created the municipality, before the round was opened.
+    api.refused("GET", f"/rounds/{driven.round_id}?as_of_position=0", status=404)
+    before_it_existed = urlencode({"as_of": "2000-01-01T00:00:00+00:00"})
+    api.refused("GET", f"/rounds/{driven.round_id}?{before_it_existed}", status=404)
+    api.refused("GET", f"/rounds/{driven.round_id}?as_of_position=999999", status=404)
+    api.refused("GET", f"/rounds/{driven.round_id}?as_of=yesterday", status=400, message="as_of")
+    api.refused("GET", f"/rounds/{driven.round_id}?as_of={urlencode({'': between})[1:]}"
+                f"&as_of_position=1", status=400, message="as_of_position")
+    api.refused("GET", f"/rounds/{driven.round_id}?at=1", status=400)
+
+
+def test_the_results_as_of_before_the_confirmation_show_the_tally_unconfirmed(api, rounds):
+    driven = rounds.to("tallied")
+    tallied_at = api.get("/audit/checkpoints")["tree_size"] - 1
+    driven.post(f"tallies/{driven.tally['tally_id']}/confirm", as_="second_official")
+    now = driven.get("results")
+
+    then = driven.get(f"results?as_of_position={tallied_at}")
+
+    assert (then["confirmed"], now["confirmed"]) == (False, True)
+    assert then["tally"]["tally_id"] == now["tally"]["tally_id"] == driven.tally["tally_id"]
+    assert then["tally"]["result"] == now["tally"]["result"]
+    assert [(p["proposal_id"], p["winner"], p["score"], p["cost"]) for p in then["proposals"]] == [
+        (p["proposal_id"], p["winner"], p["score"], p["cost"]) for p in now["proposals"]
+    ]
+    assert [p["status"] for p in then["proposals"]] == ["admitted"] * 3
+    assert [p["status"] for p in now["proposals"]] == ["funded", "funded", "not_selected"]
+    opened = driven.get(f"results?as_of_position={tallied_at - 1}")  # the event before the tally
+    assert opened["tally"] is None and opened["confirmed"] is False
+    driven.refused("GET", "results?as_of=soon", status=400, message="as_of")

@@ -80,6 +80,11 @@ def auditor_checks(api: Api, server, settings, tmp_path: Path) -> None:
         export.write_bytes(b"".join(got.iter_bytes()))
     clean = buurtbudget(server, "audit", "verify", str(export), "--public-key", str(key))
     assert clean.returncode == 0 and "OK: the log is intact" in clean.stdout, clean.stdout
+    against = ("audit", "verify", str(export), "--public-key", str(key), "--against",
+               server.base_url)
+    agrees = buurtbudget(server, *against)
+    assert agrees.returncode == 0 and f"OK: {server.base_url} publishes" in agrees.stdout, (
+        agrees.stdout + agrees.stderr)
 
     lines = export.read_bytes().splitlines(keepends=True)
     deposit = next(i for i, line in enumerate(lines) if b"FundsDeposited" in line)
@@ -106,6 +111,11 @@ def auditor_checks(api: Api, server, settings, tmp_path: Path) -> None:
     finally:
         intruder.close()
     assert buurtbudget(server, "audit", "checkpoint").returncode == 0
+    differs = buurtbudget(server, *against)
+    assert differs.returncode == 1 and "differs from" in differs.stdout, differs.stdout
+    named = [line for line in differs.stdout.splitlines() if line.startswith("differs from")]
+    assert "checkpoint: " in named[0], named
+    assert any("deposited is 500000 in the export, 1500000 at the service" in n for n in named)
     refused = buurtbudget(server, *witness)
     assert refused.returncode == 1 and "history was rewritten" in refused.stdout, refused.stdout
     live = buurtbudget(server, "audit", "verify", "--database", "--public-key", str(key))

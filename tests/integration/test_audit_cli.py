@@ -3,6 +3,9 @@ what /healthz says after a verification of the store failed."""
 from __future__ import annotations
 
 import json
+import os
+import pty
+import subprocess
 
 from click.testing import CliRunner
 
@@ -11,6 +14,7 @@ from service.cli import cli
 from service.extension import EXTENSION
 from service.signed_note import Checkpoint, open_note
 from tests.conftest import cli_environment
+from tests.e2e.conftest import REPO_ROOT, cli_command
 from tests.integration.conftest import drive_round
 from tests.integration.test_tamper_matrix import StoredEvents, triple_a_deposit
 
@@ -66,3 +70,32 @@ def test_healthz_reports_a_log_that_fails_its_checks(runtime, settings, tmp_path
         assert failed["audit_log"]["last_verification"]["finding"].startswith("edited")
     finally:
         app.extensions[EXTENSION].close()
+
+
+def test_verifying_a_file_on_a_terminal_shows_a_progress_bar(runtime, settings, tmp_path):
+    drive_round(runtime.application, "execution")
+    export = tmp_path / "log.jsonl"
+    written = CliRunner().invoke(cli, ["audit", "export", "--output", str(export)],
+                                 env=cli_environment(settings))
+    assert written.exit_code == 0, written.output
+
+    # stderr on a pseudo-terminal, as an auditor's shell would have it.
+    controller, terminal = pty.openpty()
+    with subprocess.Popen([*cli_command(), "audit", "verify", str(export)], cwd=REPO_ROOT,
+                          stdout=subprocess.PIPE, stderr=terminal) as verifying:
+        os.close(terminal)
+        shown = b""
+        while True:
+            try:
+                chunk = os.read(controller, 4096)
+            except OSError:  # the terminal closed with the process
+                break
+            if not chunk:
+                break
+            shown += chunk
+        stdout = verifying.stdout.read().decode()
+    os.close(controller)
+
+    assert verifying.returncode == 0, stdout
+    assert b"verifying log.jsonl" in shown and b"100%" in shown, shown
+    assert "OK: the log is intact" in stdout
