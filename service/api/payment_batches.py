@@ -19,9 +19,12 @@ blp = Blueprint(
 
 
 class BatchIn(StrictSchema):
-    debtor_name = fields.String(required=True, validate=validate.Length(min=1, max=70),
-                                metadata={"description": "the municipality's paying account"})
-    debtor_iban = IbanField(required=True)
+    debtor_name = fields.String(
+        load_default="", validate=validate.Length(min=1, max=70),
+        metadata={"description": "the paying account (default: the municipality's)"},
+    )
+    debtor_iban = IbanField(load_default="",
+                            metadata={"description": "default: the municipality's paying account"})
     execution_date = fields.Date(required=True)
 
 

@@ -135,7 +135,8 @@ def test_the_ledger_rebuilds_to_the_same_rows(runtime: Runtime, paid_and_closed)
 def run_cli(settings: dict[str, Any], *args: str) -> Any:
     env = {"BUURTBUDGET_DATABASE_URL": settings["DATABASE_URL"],
            "BUURTBUDGET_SECRET_KEY": settings["SECRET_KEY"],
-           "BUURTBUDGET_DATABASE_SCHEMA": settings.get("DATABASE_SCHEMA") or ""}
+           "BUURTBUDGET_DATABASE_SCHEMA": settings.get("DATABASE_SCHEMA") or "",
+           "BUURTBUDGET_AUDIT_KEY_FILE": settings["AUDIT_KEY_FILE"]}
     return CliRunner().invoke(cli, list(args), env=env)
 
 
