@@ -25,9 +25,14 @@ def ballot_id_for(round_id: UUID, code_hash: str) -> UUID:
     return uuid5(BALLOT_NAMESPACE, f"{round_id}:{code_hash}")
 
 
+# The same output as json.dumps(..., sort_keys=True, separators=(",", ":")), without building
+# an encoder per call: a rebuild computes a receipt for every ballot ever cast.
+CANONICAL_JSON = json.JSONEncoder(sort_keys=True, separators=(",", ":"))
+
+
 def receipt_for(ballot_id: UUID, version: int, choices: dict[str, int]) -> str:
     """A digest a voter keeps to check that exactly this ballot version was counted."""
-    line = f"{ballot_id}:{version}:{json.dumps(choices, sort_keys=True, separators=(',', ':'))}"
+    line = f"{ballot_id}:{version}:{CANONICAL_JSON.encode(choices)}"
     return hashlib.sha256(line.encode()).hexdigest()
 
 

@@ -16,6 +16,7 @@ from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
 
+from domain.balance import Balance
 from domain.errors import Conflict, Forbidden, NotFound, RuleViolation
 from domain.event_topics import keep_module_path_topics
 from domain.money import format_euros, require_cents
@@ -120,15 +121,14 @@ class BudgetRound(Aggregate):
         self.lot_seed = lot_seed
         self.phase = "submission"
         self.proposals: dict[str, dict[str, Any]] = {}  # id -> status and ballot cost
-        self.deposited = 0
+        self.balance = Balance()
         self.deposit_ids: set[str] = set()
-        self.returned = 0
         self.ballot_costs: dict[str, int] = {}  # proposal id -> cost, frozen when voting opens
         self.codes_issued = 0
         self.tallies: dict[str, dict[str, Any]] = {}
         self.tally_recorded_by: dict[str, str] = {}  # tally id -> the official who recorded it
         self.confirmed_tally_id: str | None = None
-        self.reserved: dict[str, int] = {}  # proposal id -> amount reserved (paid included)
+        self.winner_balances: dict[str, Balance] = {}  # proposal id -> its reservation's money
         self.completed: set[str] = set()
         self.payouts: dict[str, dict[str, Any]] = {}
         self.payment_batches: dict[str, dict[str, Any]] = {}
@@ -139,30 +139,42 @@ class BudgetRound(Aggregate):
     def settings(self) -> VotingSettings:
         return VotingSettings.from_dict(self.voting)
 
+    @property
+    def deposited(self) -> int:
+        return self.balance.deposited
+
+    @property
+    def returned(self) -> int:
+        return self.balance.returned
+
+    @property
+    def reserved(self) -> dict[str, int]:
+        """proposal id -> amount reserved for it (what was paid out of it included)."""
+        return {pid: balance.reserved for pid, balance in self.winner_balances.items()}
+
     def paid(self, proposal_id: str) -> int:
-        return sum(
-            p["amount"] for p in self.payouts.values()
-            if p["proposal_id"] == proposal_id and p["status"] == "paid"
-        )
+        return self.winner_balances.get(proposal_id, Balance()).paid
 
     def pending(self, proposal_id: str) -> int:
-        return sum(
-            p["amount"] for p in self.payouts.values()
-            if p["proposal_id"] == proposal_id and p["status"] in ("requested", "approved")
-        )
+        return self.winner_balances.get(proposal_id, Balance()).pending
 
     @property
     def total_reserved(self) -> int:
-        return sum(self.reserved.values())
+        return self.balance.reserved
 
     @property
     def available(self) -> int:
         """Money deposited and neither reserved for a winner nor returned."""
-        return self.deposited - self.returned - self.total_reserved
+        return self.balance.available
 
     @property
     def total_paid(self) -> int:
-        return sum(p["amount"] for p in self.payouts.values() if p["status"] == "paid")
+        return self.balance.paid
+
+    def _move_payout_money(self, proposal_id: str, move: str, amount: int) -> None:
+        """Move a payout's money on the round's balance and on its winner's alike."""
+        self.balance = getattr(self.balance, move)(amount)
+        self.winner_balances[proposal_id] = getattr(self.winner_balances[proposal_id], move)(amount)
 
     # -- guards -------------------------------------------------------------------------------
 
@@ -219,7 +231,7 @@ class BudgetRound(Aggregate):
     def _funds_deposited(
         self, *, deposit_id: str, amount: int, source: str, reference: str, actor: str
     ) -> None:
-        self.deposited += amount
+        self.balance = self.balance.deposit(amount)
         self.deposit_ids.add(deposit_id)
 
     # -- proposals and voting -----------------------------------------------------------------
@@ -346,7 +358,9 @@ class BudgetRound(Aggregate):
     @event("TallyConfirmed", topic="buurtbudget/BudgetRound.TallyConfirmed")
     def _tally_confirmed(self, *, tally_id: str, reservations: dict[str, int], actor: str) -> None:
         self.confirmed_tally_id = tally_id
-        self.reserved.update(reservations)
+        for proposal_id, amount in reservations.items():
+            self.winner_balances[proposal_id] = Balance().reserve(amount)
+        self.balance = self.balance.reserve(sum(reservations.values()))
         self.phase = "execution"
 
     # -- payouts ------------------------------------------------------------------------------
@@ -371,12 +385,11 @@ class BudgetRound(Aggregate):
         require_cents(amount, field="amount")
         if kind not in PAYOUT_KINDS:
             raise RuleViolation(f"kind must be one of {', '.join(PAYOUT_KINDS)}", field="kind")
-        if proposal_id not in self.reserved:
+        if proposal_id not in self.winner_balances:
             raise Conflict("this proposal has no funds reserved in this round")
         if proposal_id in self.completed:
             raise Conflict("this proposal is completed; its unspent funds went back to the round")
-        committed = self.pending(proposal_id) + self.paid(proposal_id)
-        room = self.reserved[proposal_id] - committed
+        room = self.winner_balances[proposal_id].requestable
         if amount > room:
             raise RuleViolation(
                 f"the payout of {format_euros(amount)} exceeds what is left of the proposal's "
@@ -416,6 +429,7 @@ class BudgetRound(Aggregate):
             "requested_by": actor,
             "approved_by": None,
         }
+        self._move_payout_money(proposal_id, "request_payout", amount)
 
     @staticmethod
     def _payout_facts(payout: dict[str, Any]) -> dict[str, Any]:
@@ -464,6 +478,7 @@ class BudgetRound(Aggregate):
         self, *, payout_id: str, proposal_id: str, amount: int, reason: str, actor: str
     ) -> None:
         self.payouts[payout_id]["status"] = "rejected"
+        self._move_payout_money(proposal_id, "reject_payout", amount)
 
     def mark_payout_paid(
         self, *, payout_id: str, bank_reference: str, paid_on: date | None = None, actor: str
@@ -527,6 +542,7 @@ class BudgetRound(Aggregate):
         actor: str,
     ) -> None:
         self.payouts[payout_id]["status"] = "paid"
+        self._move_payout_money(proposal_id, "pay", amount)
 
     def reverse_payout(self, *, payout_id: str, reason: str, actor: str) -> None:
         """Undo a paid payout (returned by the bank, paid in error); the money is reserved again."""
@@ -544,6 +560,7 @@ class BudgetRound(Aggregate):
         self, *, payout_id: str, proposal_id: str, amount: int, reason: str, actor: str
     ) -> None:
         self.payouts[payout_id]["status"] = "reversed"
+        self._move_payout_money(proposal_id, "reverse_payout", amount)
 
     # -- payment batches (SEPA credit transfers) -----------------------------------------------
 
@@ -627,35 +644,36 @@ class BudgetRound(Aggregate):
     def release_unspent(self, *, proposal_id: str, actor: str) -> int:
         """On a proposal's completion, give its unspent reservation back to the round."""
         self.check_phase("execution", doing="complete a proposal")
-        if proposal_id not in self.reserved:
+        if proposal_id not in self.winner_balances:
             raise Conflict("this proposal has no funds reserved in this round")
         if proposal_id in self.completed:
             raise Conflict("this proposal is already completed")
         if self.pending(proposal_id):
             raise Conflict("decide on its pending payouts first")
-        unspent = self.reserved[proposal_id] - self.paid(proposal_id)
+        unspent = self.winner_balances[proposal_id].unspent_reservation
         self._unspent_released(proposal_id=proposal_id, amount=unspent, actor=actor)
         return unspent
 
     @event("UnspentReleased", topic="buurtbudget/BudgetRound.UnspentReleased")
     def _unspent_released(self, *, proposal_id: str, amount: int, actor: str) -> None:
-        self.reserved[proposal_id] -= amount
+        self.winner_balances[proposal_id] = self.winner_balances[proposal_id].release(amount)
+        self.balance = self.balance.release(amount)
         self.completed.add(proposal_id)
 
     def close(self, *, destination: str, actor: str) -> int:
         """Close the round and return every euro not paid out to `destination`; returns the amount."""
         self.check_phase("execution", doing="close the round")
-        open_ = sorted(set(self.reserved) - self.completed)
+        open_ = sorted(set(self.winner_balances) - self.completed)
         if open_:
             raise Conflict(f"complete these proposals first: {', '.join(open_)}")
         destination = check_text(destination, field="destination", max_length=200)
-        unspent = self.deposited - self.returned - self.total_paid
+        unspent = self.balance.unspent
         self._closed(returned=unspent, destination=destination, actor=actor)
         return unspent
 
     @event("Closed", topic="buurtbudget/BudgetRound.Closed")
     def _closed(self, *, returned: int, destination: str, actor: str) -> None:
-        self.returned += returned
+        self.balance = self.balance.give_back(returned)
         self.phase = "closed"
 
 

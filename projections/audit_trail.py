@@ -15,22 +15,22 @@ from domain.budget_round import BudgetRound
 from domain.municipality import Municipality
 from domain.neighbourhood import Neighbourhood
 from domain.proposal import Proposal
-from projections.tracking import ReadModel, handles, metadata
+from projections.tracking import Batch, ReadModel, handles, metadata
 
 audit_events = sa.Table(
     "rm_audit_events",
     metadata,
     sa.Column("position", sa.BigInteger, primary_key=True, autoincrement=False),
-    sa.Column("aggregate_id", sa.String(36), nullable=False, index=True),
-    sa.Column("aggregate_type", sa.String(50), nullable=False),
+    sa.Column("aggregate_id", sa.Text, nullable=False, index=True),
+    sa.Column("aggregate_type", sa.Text, nullable=False),
     sa.Column("version", sa.Integer, nullable=False),
-    sa.Column("event_type", sa.String(50), nullable=False),
-    sa.Column("occurred_at", sa.String(40), nullable=False),
-    sa.Column("actor", sa.String(100)),
+    sa.Column("event_type", sa.Text, nullable=False),
+    sa.Column("occurred_at", sa.Text, nullable=False),
+    sa.Column("actor", sa.Text),
     sa.Column("reason", sa.Text),
-    sa.Column("round_id", sa.String(36), index=True),
-    sa.Column("proposal_id", sa.String(36), index=True),
-    sa.Column("payout_id", sa.String(36), index=True),
+    sa.Column("round_id", sa.Text, index=True),
+    sa.Column("proposal_id", sa.Text, index=True),
+    sa.Column("payout_id", sa.Text, index=True),
     sa.Column("data", sa.JSON, nullable=False),
 )
 
@@ -63,7 +63,7 @@ class AuditTrailProjection(ReadModel):
     tables = (audit_events,)
 
     @handles(*event_classes(Municipality, Neighbourhood, BudgetRound, Proposal))
-    def on_event(self, conn: sa.Connection, event: Any, position: int) -> None:
+    def on_event(self, batch: Batch, event: Any, position: int) -> None:
         data = {k: plain(v) for k, v in vars(event).items() if k not in ENVELOPE}
         aggregate_type, event_type = type(event).__qualname__.split(".", 1)
         aggregate_id = str(event.originator_id)
@@ -71,19 +71,29 @@ class AuditTrailProjection(ReadModel):
             round_id, proposal_id = aggregate_id, data.get("proposal_id")
         elif aggregate_type == "Proposal":
             proposal_id = aggregate_id
-            round_id = data.get("round_id") or conn.execute(
-                sa.select(audit_events.c.round_id)
-                .where(audit_events.c.aggregate_id == aggregate_id).limit(1)
-            ).scalar()
+            round_id = data.get("round_id") or self._round_of(batch, aggregate_id)
         else:
             round_id = proposal_id = None
-        conn.execute(sa.insert(audit_events).values(
+        if round_id is not None:
+            batch.scratch.setdefault("round_of", {})[aggregate_id] = round_id
+        batch.rows(audit_events).insert(dict(
             position=position, aggregate_id=aggregate_id, aggregate_type=aggregate_type,
             version=event.originator_version, event_type=event_type,
             occurred_at=event.timestamp.isoformat(), actor=data.get("actor"),
             reason=data.get("reason"), round_id=round_id, proposal_id=proposal_id,
             payout_id=data.get("payout_id"), data=data,
         ))
+
+    @staticmethod
+    def _round_of(batch: Batch, aggregate_id: str) -> str | None:
+        """The round an earlier event of this aggregate named (in this batch or before)."""
+        known = batch.scratch.get("round_of", {})
+        if aggregate_id in known:
+            return known[aggregate_id]
+        return batch.conn.execute(
+            sa.select(audit_events.c.round_id)
+            .where(audit_events.c.aggregate_id == aggregate_id).limit(1)
+        ).scalar()
 
 
 def audit_trail(

@@ -6,7 +6,7 @@ what later events need to know of a round and of a payout request.
 """
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import date
 from typing import Any
@@ -24,26 +24,26 @@ from domain.ledger import (
     round_facts_of,
     transaction_for,
 )
-from projections.tracking import ReadModel, handles, metadata
+from projections.tracking import Batch, ReadModel, handles, metadata
 
 R = BudgetRound
 
 ledger_rounds = sa.Table(
     "rm_ledger_rounds",
     metadata,
-    sa.Column("round_id", sa.String(36), primary_key=True),
-    sa.Column("municipality_id", sa.String(36), nullable=False),
-    sa.Column("neighbourhood_id", sa.String(36), nullable=False),
-    sa.Column("task_field", sa.String(10), nullable=False),
+    sa.Column("round_id", sa.Text, primary_key=True),
+    sa.Column("municipality_id", sa.Text, nullable=False),
+    sa.Column("neighbourhood_id", sa.Text, nullable=False),
+    sa.Column("task_field", sa.Text, nullable=False),
 )
 
 ledger_payouts = sa.Table(
     "rm_ledger_payouts",
     metadata,
-    sa.Column("payout_id", sa.String(100), primary_key=True),
-    sa.Column("payee_name", sa.String(140), nullable=False),
-    sa.Column("kind", sa.String(20), nullable=False),
-    sa.Column("reference", sa.String(140), nullable=False),
+    sa.Column("payout_id", sa.Text, primary_key=True),
+    sa.Column("payee_name", sa.Text, nullable=False),
+    sa.Column("kind", sa.Text, nullable=False),
+    sa.Column("reference", sa.Text, nullable=False),
 )
 
 ledger_lines = sa.Table(
@@ -51,21 +51,21 @@ ledger_lines = sa.Table(
     metadata,
     sa.Column("position", sa.BigInteger, primary_key=True),
     sa.Column("line_number", sa.Integer, primary_key=True),
-    sa.Column("event_id", sa.String(80), nullable=False),
-    sa.Column("event_type", sa.String(40), nullable=False),
-    sa.Column("booking_date", sa.String(10), nullable=False),  # ISO date: sorts as it reads
-    sa.Column("booked_at", sa.String(40), nullable=False),
-    sa.Column("description", sa.String(1200), nullable=False),
-    sa.Column("municipality_id", sa.String(36), nullable=False),
-    sa.Column("neighbourhood_id", sa.String(36), nullable=False),
-    sa.Column("round_id", sa.String(36), nullable=False),
-    sa.Column("proposal_id", sa.String(36), nullable=False),
-    sa.Column("payout_id", sa.String(100), nullable=False),
-    sa.Column("counterparty", sa.String(200), nullable=False),
-    sa.Column("account", sa.String(10), nullable=False),
-    sa.Column("side", sa.String(1), nullable=False),
+    sa.Column("event_id", sa.Text, nullable=False),
+    sa.Column("event_type", sa.Text, nullable=False),
+    sa.Column("booking_date", sa.Text, nullable=False),  # ISO date: sorts as it reads
+    sa.Column("booked_at", sa.Text, nullable=False),
+    sa.Column("description", sa.Text, nullable=False),
+    sa.Column("municipality_id", sa.Text, nullable=False),
+    sa.Column("neighbourhood_id", sa.Text, nullable=False),
+    sa.Column("round_id", sa.Text, nullable=False),
+    sa.Column("proposal_id", sa.Text, nullable=False),
+    sa.Column("payout_id", sa.Text, nullable=False),
+    sa.Column("counterparty", sa.Text, nullable=False),
+    sa.Column("account", sa.Text, nullable=False),
+    sa.Column("side", sa.Text, nullable=False),
     sa.Column("amount", sa.BigInteger, nullable=False),
-    sa.Column("task_field", sa.String(10), nullable=False),
+    sa.Column("task_field", sa.Text, nullable=False),
     sa.Index("ix_rm_ledger_lines_municipality", "municipality_id", "booking_date"),
     sa.Index("ix_rm_ledger_lines_round", "round_id", "booking_date"),
 )
@@ -105,44 +105,55 @@ class LedgerProjection(ReadModel):
     name = "ledger"
     tables = (ledger_rounds, ledger_payouts, ledger_lines)
 
+    def prepare(self, batch: Batch, events: Sequence[tuple[int, Any]]) -> None:
+        batch.rows(ledger_rounds).preload(
+            str(event.originator_id) for _position, event in events
+            if not isinstance(event, R.Opened)  # type: ignore[attr-defined]
+        )
+        batch.rows(ledger_payouts).preload(
+            event.payout_id for _position, event in events
+            if getattr(event, "payout_id", None) is not None
+            and not isinstance(event, R.PayoutRequested)  # type: ignore[attr-defined]
+        )
+
     @handles(R.Opened)  # type: ignore[attr-defined]
-    def on_opened(self, conn: sa.Connection, event: Any, _position: int) -> None:
+    def on_opened(self, batch: Batch, event: Any, _position: int) -> None:
         facts = round_facts_of(event)
-        conn.execute(sa.insert(ledger_rounds).values(
+        batch.rows(ledger_rounds).insert(dict(
             round_id=facts.round_id, municipality_id=facts.municipality_id,
             neighbourhood_id=facts.neighbourhood_id, task_field=facts.task_field,
         ))
 
     @handles(R.PayoutRequested)  # type: ignore[attr-defined]
-    def on_payout_requested(self, conn: sa.Connection, event: Any, position: int) -> None:
+    def on_payout_requested(self, batch: Batch, event: Any, position: int) -> None:
         facts = payout_facts_of(event)
-        conn.execute(sa.insert(ledger_payouts).values(
+        batch.rows(ledger_payouts).insert(dict(
             payout_id=event.payout_id, payee_name=facts.payee_name, kind=facts.kind,
             reference=facts.reference,
         ))
-        self._book(conn, event, position, facts)
+        self._book(batch, event, position, facts)
 
     @handles(*BOOKED_AS_THEY_ARE)
-    def on_money_event(self, conn: sa.Connection, event: Any, position: int) -> None:
+    def on_money_event(self, batch: Batch, event: Any, position: int) -> None:
         payout_id = getattr(event, "payout_id", None)
         payout = None
         if payout_id is not None:
-            row = conn.execute(
-                sa.select(ledger_payouts).where(ledger_payouts.c.payout_id == payout_id)
-            ).mappings().first()
+            row = batch.rows(ledger_payouts).get(payout_id)
             payout = PayoutFacts(row["payee_name"], row["kind"], row["reference"]) if row else None
-        self._book(conn, event, position, payout)
+        self._book(batch, event, position, payout)
 
     @staticmethod
-    def _book(conn: sa.Connection, event: Any, position: int, payout: PayoutFacts | None) -> None:
-        row = conn.execute(
-            sa.select(ledger_rounds).where(ledger_rounds.c.round_id == str(event.originator_id))
-        ).mappings().one()
+    def _book(batch: Batch, event: Any, position: int, payout: PayoutFacts | None) -> None:
+        row = batch.rows(ledger_rounds).get(str(event.originator_id))
+        if row is None:
+            raise LookupError(f"no ledger round {event.originator_id}")
         transaction = transaction_for(
             event, position=position, round=RoundFacts(**row), payout=payout
         )
         if transaction is not None:
-            conn.execute(sa.insert(ledger_lines), line_rows(transaction))
+            lines = batch.rows(ledger_lines)
+            for line in line_rows(transaction):
+                lines.insert(line)
 
 
 @dataclass(frozen=True)

@@ -1,39 +1,40 @@
 """Read model of payouts: who asked, who approved, who paid, and where each one stands."""
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import sqlalchemy as sa
 
 from domain.budget_round import BudgetRound
-from projections.tracking import ReadModel, handles, metadata
+from projections.tracking import Batch, ReadModel, handles, metadata
 
 R = BudgetRound
 
 payouts = sa.Table(
     "rm_payouts",
     metadata,
-    sa.Column("payout_id", sa.String(36), primary_key=True),
-    sa.Column("round_id", sa.String(36), nullable=False, index=True),
-    sa.Column("proposal_id", sa.String(36), nullable=False, index=True),
+    sa.Column("payout_id", sa.Text, primary_key=True),
+    sa.Column("round_id", sa.Text, nullable=False, index=True),
+    sa.Column("proposal_id", sa.Text, nullable=False, index=True),
     sa.Column("amount", sa.BigInteger, nullable=False),
-    sa.Column("payee_name", sa.String(140), nullable=False),
-    sa.Column("iban", sa.String(34), nullable=False),
-    sa.Column("kind", sa.String(20), nullable=False),
-    sa.Column("reference", sa.String(140), nullable=False),
-    sa.Column("description", sa.String(140), nullable=False),
-    sa.Column("status", sa.String(20), nullable=False),
-    sa.Column("requested_by", sa.String(100), nullable=False),
-    sa.Column("requested_at", sa.String(40), nullable=False),
-    sa.Column("decided_by", sa.String(100)),
-    sa.Column("decided_at", sa.String(40)),
+    sa.Column("payee_name", sa.Text, nullable=False),
+    sa.Column("iban", sa.Text, nullable=False),
+    sa.Column("kind", sa.Text, nullable=False),
+    sa.Column("reference", sa.Text, nullable=False),
+    sa.Column("description", sa.Text, nullable=False),
+    sa.Column("status", sa.Text, nullable=False),
+    sa.Column("requested_by", sa.Text, nullable=False),
+    sa.Column("requested_at", sa.Text, nullable=False),
+    sa.Column("decided_by", sa.Text),
+    sa.Column("decided_at", sa.Text),
     sa.Column("rejection_reason", sa.Text),
-    sa.Column("bank_reference", sa.String(140)),
-    sa.Column("paid_by", sa.String(100)),
-    sa.Column("paid_at", sa.String(40)),
+    sa.Column("bank_reference", sa.Text),
+    sa.Column("paid_by", sa.Text),
+    sa.Column("paid_at", sa.Text),
     sa.Column("reversal_reason", sa.Text),
-    sa.Column("reversed_by", sa.String(100)),
-    sa.Column("reversed_at", sa.String(40)),
+    sa.Column("reversed_by", sa.Text),
+    sa.Column("reversed_at", sa.Text),
 )
 
 
@@ -41,14 +42,17 @@ class PayoutsProjection(ReadModel):
     name = "payouts"
     tables = (payouts,)
 
-    def _update(self, conn: sa.Connection, event: Any, **values: Any) -> None:
-        conn.execute(
-            sa.update(payouts).where(payouts.c.payout_id == event.payout_id).values(**values)
+    def prepare(self, batch: Batch, events: Sequence[tuple[int, Any]]) -> None:
+        batch.rows(payouts).preload(
+            event.payout_id for _position, event in events if not isinstance(event, R.PayoutRequested)
         )
 
+    def _update(self, batch: Batch, event: Any, **values: Any) -> None:
+        batch.rows(payouts).update(event.payout_id, **values)
+
     @handles(R.PayoutRequested)  # type: ignore[attr-defined]
-    def on_requested(self, conn: sa.Connection, event: Any, _position: int) -> None:
-        conn.execute(sa.insert(payouts).values(
+    def on_requested(self, batch: Batch, event: Any, _position: int) -> None:
+        batch.rows(payouts).insert(dict(
             payout_id=event.payout_id, round_id=str(event.originator_id),
             proposal_id=event.proposal_id, amount=event.amount, payee_name=event.payee_name,
             iban=event.iban, kind=event.kind, reference=event.reference,
@@ -57,30 +61,30 @@ class PayoutsProjection(ReadModel):
         ))
 
     @handles(R.PayoutApproved)  # type: ignore[attr-defined]
-    def on_approved(self, conn: sa.Connection, event: Any, _position: int) -> None:
+    def on_approved(self, batch: Batch, event: Any, _position: int) -> None:
         self._update(
-            conn, event, status="approved", decided_by=event.actor,
+            batch, event, status="approved", decided_by=event.actor,
             decided_at=event.timestamp.isoformat(),
         )
 
     @handles(R.PayoutRejected)  # type: ignore[attr-defined]
-    def on_rejected(self, conn: sa.Connection, event: Any, _position: int) -> None:
+    def on_rejected(self, batch: Batch, event: Any, _position: int) -> None:
         self._update(
-            conn, event, status="rejected", decided_by=event.actor,
+            batch, event, status="rejected", decided_by=event.actor,
             decided_at=event.timestamp.isoformat(), rejection_reason=event.reason,
         )
 
     @handles(R.PayoutPaid)  # type: ignore[attr-defined]
-    def on_paid(self, conn: sa.Connection, event: Any, _position: int) -> None:
+    def on_paid(self, batch: Batch, event: Any, _position: int) -> None:
         self._update(
-            conn, event, status="paid", bank_reference=event.bank_reference, paid_by=event.actor,
+            batch, event, status="paid", bank_reference=event.bank_reference, paid_by=event.actor,
             paid_at=event.timestamp.isoformat(),
         )
 
     @handles(R.PayoutReversed)  # type: ignore[attr-defined]
-    def on_reversed(self, conn: sa.Connection, event: Any, _position: int) -> None:
+    def on_reversed(self, batch: Batch, event: Any, _position: int) -> None:
         self._update(
-            conn, event, status="reversed", reversal_reason=event.reason, reversed_by=event.actor,
+            batch, event, status="reversed", reversal_reason=event.reason, reversed_by=event.actor,
             reversed_at=event.timestamp.isoformat(),
         )
 

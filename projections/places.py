@@ -7,25 +7,25 @@ import sqlalchemy as sa
 
 from domain.municipality import Municipality
 from domain.neighbourhood import Neighbourhood
-from projections.tracking import ReadModel, handles, metadata
+from projections.tracking import Batch, ReadModel, handles, metadata
 
 municipalities = sa.Table(
     "rm_municipalities",
     metadata,
-    sa.Column("municipality_id", sa.String(36), primary_key=True),
-    sa.Column("name", sa.String(200), nullable=False),
-    sa.Column("cbs_code", sa.String(10)),
-    sa.Column("registered_at", sa.String(40), nullable=False),
+    sa.Column("municipality_id", sa.Text, primary_key=True),
+    sa.Column("name", sa.Text, nullable=False),
+    sa.Column("cbs_code", sa.Text),
+    sa.Column("registered_at", sa.Text, nullable=False),
 )
 
 neighbourhoods = sa.Table(
     "rm_neighbourhoods",
     metadata,
-    sa.Column("neighbourhood_id", sa.String(36), primary_key=True),
-    sa.Column("municipality_id", sa.String(36), nullable=False, index=True),
-    sa.Column("name", sa.String(200), nullable=False),
-    sa.Column("cbs_code", sa.String(10)),
-    sa.Column("registered_at", sa.String(40), nullable=False),
+    sa.Column("neighbourhood_id", sa.Text, primary_key=True),
+    sa.Column("municipality_id", sa.Text, nullable=False, index=True),
+    sa.Column("name", sa.Text, nullable=False),
+    sa.Column("cbs_code", sa.Text),
+    sa.Column("registered_at", sa.Text, nullable=False),
 )
 
 
@@ -34,15 +34,15 @@ class PlacesProjection(ReadModel):
     tables = (municipalities, neighbourhoods)
 
     @handles(Municipality.Registered)  # type: ignore[attr-defined]
-    def on_municipality(self, conn: sa.Connection, event: Any, _position: int) -> None:
-        conn.execute(sa.insert(municipalities).values(
+    def on_municipality(self, batch: Batch, event: Any, _position: int) -> None:
+        batch.rows(municipalities).insert(dict(
             municipality_id=str(event.originator_id), name=event.name, cbs_code=event.cbs_code,
             registered_at=event.timestamp.isoformat(),
         ))
 
     @handles(Neighbourhood.Registered)  # type: ignore[attr-defined]
-    def on_neighbourhood(self, conn: sa.Connection, event: Any, _position: int) -> None:
-        conn.execute(sa.insert(neighbourhoods).values(
+    def on_neighbourhood(self, batch: Batch, event: Any, _position: int) -> None:
+        batch.rows(neighbourhoods).insert(dict(
             neighbourhood_id=str(event.originator_id), municipality_id=str(event.municipality_id),
             name=event.name, cbs_code=event.cbs_code, registered_at=event.timestamp.isoformat(),
         ))

@@ -1,13 +1,15 @@
 """Read model of proposals: status, review outcome, money per proposal, and vote counts."""
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import sqlalchemy as sa
 
+from domain.balance import Balance
 from domain.budget_round import BudgetRound
 from domain.proposal import Proposal
-from projections.tracking import ReadModel, handles, metadata
+from projections.tracking import Batch, ReadModel, handles, metadata
 
 P = Proposal
 R = BudgetRound
@@ -15,19 +17,19 @@ R = BudgetRound
 proposals = sa.Table(
     "rm_proposals",
     metadata,
-    sa.Column("proposal_id", sa.String(36), primary_key=True),
-    sa.Column("round_id", sa.String(36), nullable=False, index=True),
-    sa.Column("title", sa.String(200), nullable=False),
-    sa.Column("summary", sa.String(500), nullable=False),
+    sa.Column("proposal_id", sa.Text, primary_key=True),
+    sa.Column("round_id", sa.Text, nullable=False, index=True),
+    sa.Column("title", sa.Text, nullable=False),
+    sa.Column("summary", sa.Text, nullable=False),
     sa.Column("description", sa.Text, nullable=False),
-    sa.Column("category", sa.String(100), nullable=False),
-    sa.Column("reference", sa.String(100), nullable=False),
+    sa.Column("category", sa.Text, nullable=False),
+    sa.Column("reference", sa.Text, nullable=False),
     sa.Column("cost_lines", sa.JSON, nullable=False),
     sa.Column("requested_amount", sa.BigInteger, nullable=False),
     sa.Column("amount", sa.BigInteger, nullable=False),
-    sa.Column("status", sa.String(20), nullable=False, index=True),
-    sa.Column("proposer_name", sa.String(200), nullable=False),
-    sa.Column("proposer_email", sa.String(254), nullable=False),
+    sa.Column("status", sa.Text, nullable=False, index=True),
+    sa.Column("proposer_name", sa.Text, nullable=False),
+    sa.Column("proposer_email", sa.Text, nullable=False),
     sa.Column("review_note", sa.Text),
     sa.Column("rejection_reason", sa.Text),
     sa.Column("withdrawal_reason", sa.Text),
@@ -36,8 +38,8 @@ proposals = sa.Table(
     sa.Column("paid_amount", sa.BigInteger, nullable=False),
     sa.Column("unspent_returned", sa.BigInteger, nullable=False),
     sa.Column("completion_report", sa.Text),
-    sa.Column("submitted_at", sa.String(40), nullable=False),
-    sa.Column("updated_at", sa.String(40), nullable=False),
+    sa.Column("submitted_at", sa.Text, nullable=False),
+    sa.Column("updated_at", sa.Text, nullable=False),
 )
 
 
@@ -45,15 +47,20 @@ class ProposalsProjection(ReadModel):
     name = "proposals"
     tables = (proposals,)
 
-    def _update(self, conn: sa.Connection, proposal_id: Any, event: Any, **values: Any) -> None:
-        conn.execute(
-            sa.update(proposals).where(proposals.c.proposal_id == str(proposal_id))
-            .values(updated_at=event.timestamp.isoformat(), **values)
+    def prepare(self, batch: Batch, events: Sequence[tuple[int, Any]]) -> None:
+        batch.rows(proposals).preload(
+            str(proposal_id_of(event)) for _position, event in events
+            if not isinstance(event, P.Submitted)
+        )
+
+    def _update(self, batch: Batch, event: Any, **values: Any) -> dict[str, Any] | None:
+        return batch.rows(proposals).update(
+            str(proposal_id_of(event)), updated_at=event.timestamp.isoformat(), **values
         )
 
     @handles(P.Submitted)  # type: ignore[attr-defined]
-    def on_submitted(self, conn: sa.Connection, event: Any, _position: int) -> None:
-        conn.execute(sa.insert(proposals).values(
+    def on_submitted(self, batch: Batch, event: Any, _position: int) -> None:
+        batch.rows(proposals).insert(dict(
             proposal_id=str(event.originator_id), round_id=str(event.round_id), title=event.title,
             summary=event.summary, description=event.description, category=event.category,
             reference=event.reference,
@@ -65,62 +72,65 @@ class ProposalsProjection(ReadModel):
         ))
 
     @handles(P.Admitted)  # type: ignore[attr-defined]
-    def on_admitted(self, conn: sa.Connection, event: Any, _position: int) -> None:
+    def on_admitted(self, batch: Batch, event: Any, _position: int) -> None:
         self._update(
-            conn, event.originator_id, event, status="admitted", amount=event.amount,
-            review_note=event.note, rejection_reason=None,
+            batch, event, status="admitted", amount=event.amount, review_note=event.note,
+            rejection_reason=None,
         )
 
     @handles(P.Rejected)  # type: ignore[attr-defined]
-    def on_rejected(self, conn: sa.Connection, event: Any, _position: int) -> None:
-        self._update(
-            conn, event.originator_id, event, status="rejected", rejection_reason=event.reason
-        )
+    def on_rejected(self, batch: Batch, event: Any, _position: int) -> None:
+        self._update(batch, event, status="rejected", rejection_reason=event.reason)
 
     @handles(P.Withdrawn)  # type: ignore[attr-defined]
-    def on_withdrawn(self, conn: sa.Connection, event: Any, _position: int) -> None:
-        self._update(
-            conn, event.originator_id, event, status="withdrawn", withdrawal_reason=event.reason
-        )
+    def on_withdrawn(self, batch: Batch, event: Any, _position: int) -> None:
+        self._update(batch, event, status="withdrawn", withdrawal_reason=event.reason)
 
     @handles(P.Funded)  # type: ignore[attr-defined]
-    def on_funded(self, conn: sa.Connection, event: Any, _position: int) -> None:
-        self._update(conn, event.originator_id, event, status="funded", funded_amount=event.amount)
+    def on_funded(self, batch: Batch, event: Any, _position: int) -> None:
+        self._update(batch, event, status="funded", funded_amount=event.amount)
 
     @handles(P.NotSelected)  # type: ignore[attr-defined]
-    def on_not_selected(self, conn: sa.Connection, event: Any, _position: int) -> None:
-        self._update(conn, event.originator_id, event, status="not_selected")
+    def on_not_selected(self, batch: Batch, event: Any, _position: int) -> None:
+        self._update(batch, event, status="not_selected")
 
     @handles(P.Completed)  # type: ignore[attr-defined]
-    def on_completed(self, conn: sa.Connection, event: Any, _position: int) -> None:
+    def on_completed(self, batch: Batch, event: Any, _position: int) -> None:
         self._update(
-            conn, event.originator_id, event, status="completed",
-            completion_report=event.report, unspent_returned=event.unspent,
+            batch, event, status="completed", completion_report=event.report,
+            unspent_returned=event.unspent,
         )
 
-    # Money per proposal comes from the round's payout events, which name their proposal.
+    # Money per proposal comes from the round's payout events, which name their proposal; it
+    # moves by the same rules as the round's balance.
+    def _move_money(self, batch: Batch, event: Any, move: str) -> None:
+        row = self._update(batch, event)
+        if row is not None:
+            moved = getattr(Balance(pending=row["pending_amount"], paid=row["paid_amount"]), move)(
+                event.amount
+            )
+            row.update(pending_amount=moved.pending, paid_amount=moved.paid)
+
     @handles(R.PayoutRequested)  # type: ignore[attr-defined]
-    def on_payout_requested(self, conn: sa.Connection, event: Any, _position: int) -> None:
-        c = proposals.c
-        self._update(conn, event.proposal_id, event, pending_amount=c.pending_amount + event.amount)
+    def on_payout_requested(self, batch: Batch, event: Any, _position: int) -> None:
+        self._move_money(batch, event, "request_payout")
 
     @handles(R.PayoutRejected)  # type: ignore[attr-defined]
-    def on_payout_rejected(self, conn: sa.Connection, event: Any, _position: int) -> None:
-        c = proposals.c
-        self._update(conn, event.proposal_id, event, pending_amount=c.pending_amount - event.amount)
+    def on_payout_rejected(self, batch: Batch, event: Any, _position: int) -> None:
+        self._move_money(batch, event, "reject_payout")
 
     @handles(R.PayoutPaid)  # type: ignore[attr-defined]
-    def on_payout_paid(self, conn: sa.Connection, event: Any, _position: int) -> None:
-        c = proposals.c
-        self._update(
-            conn, event.proposal_id, event,
-            pending_amount=c.pending_amount - event.amount, paid_amount=c.paid_amount + event.amount,
-        )
+    def on_payout_paid(self, batch: Batch, event: Any, _position: int) -> None:
+        self._move_money(batch, event, "pay")
 
     @handles(R.PayoutReversed)  # type: ignore[attr-defined]
-    def on_payout_reversed(self, conn: sa.Connection, event: Any, _position: int) -> None:
-        c = proposals.c
-        self._update(conn, event.proposal_id, event, paid_amount=c.paid_amount - event.amount)
+    def on_payout_reversed(self, batch: Batch, event: Any, _position: int) -> None:
+        self._move_money(batch, event, "reverse_payout")
+
+
+def proposal_id_of(event: Any) -> Any:
+    """The proposal an event is about: its own, or the one a round's payout event names."""
+    return event.proposal_id if isinstance(event, BudgetRound.Event) else event.originator_id
 
 
 def list_proposals(

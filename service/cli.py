@@ -176,16 +176,54 @@ def projections() -> None:
 @projections.command("status")
 @pass_state
 def projections_status(state: State) -> None:
-    """How far each read model lags the event log."""
+    """Each read model's position, how far it lags the event log, and whether it stopped."""
+    stopped = False
     for lag in state.runtime().projector.lag():
-        click.echo(f"{lag.name:<12} position {lag.position:>8}  behind {lag.behind}")
+        line = f"{lag.name:<12} position {lag.position:>8}  behind {lag.behind}"
+        if lag.failure:
+            stopped = True
+            failure = lag.failure
+            line += (
+                f"  STOPPED before event {failure.position} ({failure.topic}): {failure.error}, "
+                f"incident {failure.incident} at {failure.failed_at}"
+            )
+        click.echo(line)
+    if stopped:
+        click.echo(
+            "a stopped read model waits for `projections retry` (once the cause is fixed) "
+            "or `projections rebuild`; the server log has the details under the incident id"
+        )
+        sys.exit(1)
 
 
 @projections.command("catch-up")
 @pass_state
 def projections_catch_up(state: State) -> None:
-    """Apply every new event to every read model."""
+    """Apply every new event to every read model that has not stopped."""
     click.echo(f"applied {state.runtime().projector.catch_up()} events")
+
+
+def _known_names(projector: Any, names: tuple[str, ...]) -> list[str] | None:
+    known = {model.name for model in projector.models}
+    unknown = sorted(set(names) - known)
+    if unknown:
+        raise click.BadParameter(f"unknown read model(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}")
+    return list(names) or None
+
+
+@projections.command("retry")
+@click.argument("names", nargs=-1)
+@pass_state
+def projections_retry(state: State, names: tuple[str, ...]) -> None:
+    """Let stopped read models (all, or NAMES) try their failed event again, and catch up."""
+    projector = state.runtime().projector
+    applied = projector.retry(_known_names(projector, names))
+    click.echo(f"applied {applied} events")
+    still = projector.failures()
+    for failure in still.values():
+        click.echo(f"{failure.name} stopped again before event {failure.position} (incident {failure.incident})")
+    if still:
+        sys.exit(1)
 
 
 @projections.command("rebuild")
@@ -194,12 +232,11 @@ def projections_catch_up(state: State) -> None:
 def projections_rebuild(state: State, names: tuple[str, ...]) -> None:
     """Drop read models (all, or NAMES) and replay the whole log into them."""
     projector = state.runtime().projector
-    known = {model.name for model in projector.models}
-    unknown = sorted(set(names) - known)
-    if unknown:
-        raise click.BadParameter(f"unknown read model(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}")
-    applied = projector.rebuild(names or None)
+    applied = projector.rebuild(_known_names(projector, names))
     click.echo(f"rebuilt {', '.join(names) or 'all read models'}: {applied} events applied")
+    for failure in projector.failures().values():
+        click.echo(f"{failure.name} stopped before event {failure.position} (incident {failure.incident})")
+        sys.exit(1)
 
 
 @cli.command("import-pabulib")

@@ -4,7 +4,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from flask import Flask, current_app
+from flask import Flask, current_app, request
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from domain.errors import BudgetError, Conflict, Forbidden, NotFound, RuleViolation
@@ -75,6 +75,30 @@ def handle_unavailable(error: Exception):
     return error_payload(503, "Service Unavailable", str(error))
 
 
+WRITES = ("POST", "PUT", "PATCH", "DELETE")
+
+
+def handle_read_model_unavailable(error: ProjectionError):
+    """A read model cannot answer: 503 for a read; for a write, whose events are stored, 202.
+
+    The message is generic on purpose; what went wrong (which may quote stored personal data or
+    SQL) is in the server log under the incident id.
+    """
+    log.error("incident %s: %s", error.incident, error)
+    if request.method in WRITES:
+        # Views read after their command succeeded: the change is in the log, only showing it
+        # has to wait until the read model runs again.
+        return error_payload(
+            202, "Accepted",
+            f"the change was stored but cannot be shown now (incident {error.incident})",
+        )
+    payload, code = error_payload(
+        503, "Service Unavailable",
+        f"this information is unavailable for now; the operators were told (incident {error.incident})",
+    )
+    return payload, code, {"Retry-After": "60"}
+
+
 def handle_unexpected(error: Exception):
     log.exception("unexpected error")
     return error_payload(500, "Internal Server Error", "an unexpected error happened; it was logged")
@@ -83,6 +107,6 @@ def handle_unexpected(error: Exception):
 def register_error_handlers(app: Flask) -> None:
     app.register_error_handler(BudgetError, handle_budget_error)
     app.register_error_handler(HTTPException, handle_http_exception)
-    app.register_error_handler(ProjectionError, handle_unavailable)
+    app.register_error_handler(ProjectionError, handle_read_model_unavailable)
     app.register_error_handler(ConfigurationError, handle_unavailable)
     app.register_error_handler(Exception, handle_unexpected)

@@ -7,14 +7,14 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
 
 import sqlalchemy as sa
 
 from projections.catalogue import build_projector
-from projections.tracking import Projector
+from projections.tracking import Failure, Projector, ReadModelStopped
 from service.application import BuurtbudgetApplication
 from service.checkpoints import signer_of
 from service.config import secret_key_of, storage_of
@@ -53,11 +53,25 @@ class Runtime:
         """A connection to read models that include every event written so far.
 
         Catching up here, before each read, is what gives a client that has just written a
-        read of its own write, whichever worker served the write.
+        read of its own write, whichever worker served the write. A statement that reads a
+        table of a stopped read model raises ReadModelStopped; the others are served as usual.
         """
         self.projector.catch_up()
+        stopped = self.projector.failures()
         with self.engine.connect() as conn:
+            if stopped:
+                sa.event.listen(conn, "before_execute", self._refuse_reads_of(stopped))
             yield conn
+
+    def _refuse_reads_of(self, stopped: Mapping[str, Failure]) -> Callable[..., None]:
+        def refuse(_conn: sa.Connection, statement: Any, *_args: Any) -> None:
+            for element in sa.sql.visitors.iterate(statement):
+                if isinstance(element, sa.Table):
+                    failure = stopped.get(self.projector.model_of_table(element.name) or "")
+                    if failure is not None:
+                        raise ReadModelStopped(failure.name, failure.position, failure.incident)
+
+        return refuse
 
     def close(self) -> None:
         self.application.close()

@@ -8,6 +8,7 @@ from uuid import UUID
 
 import pytest
 import sqlalchemy as sa
+from eventsourcing.utils import resolve_topic
 
 import projections.tracking
 from domain.ballot import receipt_for
@@ -18,7 +19,9 @@ from projections.payouts import list_payouts
 from projections.places import list_municipalities, list_neighbourhoods
 from projections.proposals import list_proposals
 from projections.rounds import deposits, get_round, list_deposits, list_tallies, rounds
-from projections.tracking import Handler, Projector, ProjectionError, ReadModel, metadata, tracking
+from projections.tracking import (
+    Batch, Handler, Projector, ProjectionError, ReadModel, metadata, tracking,
+)
 from service.demo import (
     INITIATIVES,
     OFFICIAL,
@@ -50,8 +53,10 @@ def notifications_after(runtime: Runtime, position: int = 0) -> list[Any]:
 
 def handled_count(runtime: Runtime, model: ReadModel, position: int = 0) -> int:
     """How many events after `position` the read model has a handler for."""
-    topics = set(model.handlers())
-    return sum(1 for n in notifications_after(runtime, position) if n.topic in topics)
+    classes = set(model.handlers())
+    return sum(
+        1 for n in notifications_after(runtime, position) if resolve_topic(n.topic) in classes
+    )
 
 
 class FailsOnNthEvent(ReadModel):
@@ -64,15 +69,31 @@ class FailsOnNthEvent(ReadModel):
         self.nth = nth
         self.calls = 0
 
-    def handlers(self) -> dict[str, Handler]:
+    def handlers(self) -> dict[type, Handler]:
         return {topic: self._counted(handler) for topic, handler in self.model.handlers().items()}
 
     def _counted(self, handler: Handler) -> Handler:
-        def handle(conn: sa.Connection, event: Any, position: int) -> None:
+        def handle(batch: Batch, event: Any, position: int) -> None:
             self.calls += 1
             if self.calls == self.nth:
                 raise RuntimeError(f"handler broke on purpose at event number {self.nth}")
-            handler(conn, event, position)
+            handler(batch, event, position)
+
+        return handle
+
+
+class FailsOnEvent(FailsOnNthEvent):
+    """Behaves like `model` but cannot apply the event at one position, however often tried."""
+
+    def __init__(self, model: ReadModel, position: int) -> None:
+        super().__init__(model, nth=0)
+        self.position = position
+
+    def _counted(self, handler: Handler) -> Handler:
+        def handle(batch: Batch, event: Any, position: int) -> None:
+            if position == self.position:
+                raise RuntimeError(f"handler broke on purpose at event {position}")
+            handler(batch, event, position)
 
         return handle
 
@@ -272,7 +293,9 @@ def test_rebuild_reproduces_identical_rows_in_every_table(
 ) -> None:
     runtime.projector.catch_up()
     caught_up = dump_read_models(runtime.engine)
+    assert caught_up.pop("projection_failures") == []
     assert all(caught_up.values()), "every table should have rows, or the comparison proves little"
+    caught_up["projection_failures"] = []
 
     assert runtime.projector.rebuild() == sum(
         handled_count(runtime, model) for model in runtime.projector.models
@@ -283,7 +306,7 @@ def test_rebuild_reproduces_identical_rows_in_every_table(
     assert dump_read_models(runtime.engine) == caught_up
 
     # Batch boundaries must not show in the rows either.
-    monkeypatch.setattr(projections.tracking, "BATCH_SIZE", 40)
+    monkeypatch.setattr(projections.tracking, "REBUILD_BATCH_SIZE", 40)
     runtime.projector.rebuild()
     assert dump_read_models(runtime.engine) == caught_up
 
@@ -291,73 +314,93 @@ def test_rebuild_reproduces_identical_rows_in_every_table(
 # -- exactly once ------------------------------------------------------------------------------
 
 
-def test_a_batch_failing_halfway_leaves_rows_and_position_as_before(
+def test_a_read_model_stops_just_before_an_event_it_cannot_apply(
     runtime: Runtime, round_in: Callable[..., DrivenRound]
 ) -> None:
     app = runtime.application
     driven = round_in("review")
     runtime.projector.catch_up()
-    rounds_tables = list(model_named("rounds").tables)
-    before = dump_read_models(runtime.engine, rounds_tables)
     position_before = runtime.projector.positions()["rounds"]
 
     for amount in (100_00, 200_00, 300_00):
         app.deposit(driven.round_id, amount=amount, source="Fonds", reference="", actor="official")
     app.admit_proposal(driven.proposals["mural"], amount=None, note="", actor="official")
-
-    failing = FailsOnNthEvent(model_named("rounds"), nth=3)
-    projector = Projector(runtime.engine, app.recorder, app.mapper, [failing])
-    with pytest.raises(ProjectionError) as caught:
-        projector.catch_up()
-
-    # Two deposits were handled (a row update and an insert each) before the third broke.
-    rounds_topics = set(model_named("rounds").handlers())
-    handled = [n for n in notifications_after(runtime, position_before) if n.topic in rounds_topics]
+    rounds_classes = set(model_named("rounds").handlers())
+    handled = [
+        n for n in notifications_after(runtime, position_before)
+        if resolve_topic(n.topic) in rounds_classes
+    ]
     third = handled[2]
-    assert f"read model 'rounds' failed on event {third.id}" in str(caught.value)
-    assert isinstance(caught.value.__cause__, RuntimeError)
-    assert dump_read_models(runtime.engine, rounds_tables) == before
-    assert runtime.projector.positions()["rounds"] == position_before
 
-    applied = runtime.projector.catch_up()
-    assert applied == sum(
-        handled_count(runtime, model, position_before) for model in runtime.projector.models
+    models = [FailsOnEvent(m, third.id) if m.name == "rounds" else m for m in read_models()]
+    projector = Projector(runtime.engine, app.recorder, app.mapper, models)
+    applied = projector.catch_up()
+
+    # The other read models went on to the head; rounds stopped before the third deposit.
+    head = runtime.projector.log_position()
+    positions = runtime.projector.positions()
+    assert positions.pop("rounds") == third.id - 1
+    assert set(positions.values()) == {head}
+    [failure] = runtime.projector.failures().values()
+    assert (failure.name, failure.position, failure.topic, failure.error) == (
+        "rounds", third.id, third.topic, "RuntimeError"
     )
-    assert runtime.projector.catch_up() == 0
+    assert applied == 2 + sum(
+        handled_count(runtime, m, position_before) for m in read_models() if m.name != "rounds"
+    )
+    with runtime.engine.connect() as conn:
+        landed = conn.execute(
+            sa.select(deposits.c.amount).where(deposits.c.round_id == str(driven.round_id))
+        ).scalars().all()
+    assert {100_00, 200_00} <= set(landed) and 300_00 not in landed
+
+    # A stopped read model stays stopped (no retry on every read) until an operator retries it.
+    assert projector.catch_up() == 0
+    assert runtime.projector.retry(["rounds"]) == len(handled) - 2
+    assert runtime.projector.failures() == {}
     with runtime.engine.connect() as conn:
         row = conn.execute(sa.select(rounds).where(rounds.c.round_id == str(driven.round_id))).one()
-        landed = conn.execute(
-            sa.select(sa.func.count()).select_from(deposits)
-            .where(deposits.c.round_id == str(driven.round_id))
-        ).scalar_one()
-    assert (row.deposited, landed) == (app.get_round(driven.round_id).deposited, 4)
-    assert row.version == app.get_round(driven.round_id).version
-
+    assert (row.deposited, row.version) == (
+        app.get_round(driven.round_id).deposited, app.get_round(driven.round_id).version
+    )
     caught_up = dump_read_models(runtime.engine)
     runtime.projector.rebuild()
     assert dump_read_models(runtime.engine) == caught_up
 
 
-def test_a_row_the_database_refuses_fails_the_batch(runtime: Runtime) -> None:
+def test_a_row_the_database_refuses_stops_its_read_model_until_the_cause_is_gone(
+    runtime: Runtime,
+) -> None:
     app = runtime.application
     municipality_id = app.register_municipality(name="Utrecht", cbs_code="GM0344", actor="official")
     app.register_municipality(name="Zeist", cbs_code="GM0355", actor="official")
     # A stray row with the id the handler is about to insert: the database refuses the insert.
+    stray = {
+        "municipality_id": str(municipality_id), "name": "stray", "cbs_code": None,
+        "registered_at": "2026-01-01T00:00:00",
+    }
     with runtime.engine.begin() as conn:
-        conn.execute(sa.insert(metadata.tables["rm_municipalities"]).values(
-            municipality_id=str(municipality_id), name="stray", cbs_code=None,
-            registered_at="2026-01-01T00:00:00",
-        ))
-    before = dump_read_models(runtime.engine, list(model_named("places").tables))
+        conn.execute(sa.insert(metadata.tables["rm_municipalities"]).values(**stray))
+    places_tables = list(model_named("places").tables)
+    before = dump_read_models(runtime.engine, places_tables)
 
     first = notifications_after(runtime)[0]
-    with pytest.raises(ProjectionError, match=f"read model 'places' failed on event {first.id} "):
-        runtime.projector.catch_up()
-    assert dump_read_models(runtime.engine, list(model_named("places").tables)) == before
-    assert runtime.projector.positions().get("places", 0) == 0
+    runtime.projector.catch_up()
+    assert dump_read_models(runtime.engine, places_tables) == before
+    assert runtime.projector.positions()["places"] == 0
+    assert runtime.projector.positions()["audit_trail"] == runtime.projector.log_position()
+    failure = runtime.projector.failures()["places"]
+    assert failure.position == first.id
+    assert failure.error in ("IntegrityError", "UniqueViolation")  # as SQLAlchemy or psycopg names it
+
+    with runtime.engine.begin() as conn:
+        conn.execute(sa.delete(metadata.tables["rm_municipalities"]))
+    assert runtime.projector.retry() == 2
+    with runtime.reading() as conn:
+        assert [m["name"] for m in list_municipalities(conn)] == ["Utrecht", "Zeist"]
 
 
-def test_a_failing_handler_is_raised_to_the_reader_not_swallowed(
+def test_a_failure_not_pinned_to_one_event_is_raised_and_tried_again(
     runtime: Runtime, round_in: Callable[..., DrivenRound]
 ) -> None:
     app = runtime.application
@@ -366,12 +409,18 @@ def test_a_failing_handler_is_raised_to_the_reader_not_swallowed(
                for model in read_models()]
     runtime.projector = Projector(runtime.engine, app.recorder, app.mapper, failing)
 
-    with pytest.raises(ProjectionError, match="read model 'proposals' failed"):
+    with pytest.raises(ProjectionError, match="read model 'proposals' could not catch up") as caught:
         with runtime.reading():
             pass
+    assert caught.value.incident
+    assert runtime.projector.failures() == {}
     lag = {entry.name: entry.behind for entry in runtime.projector.lag()}
     assert lag["proposals"] == runtime.projector.log_position()
     assert lag["places"] == lag["rounds"] == 0  # read models before it did catch up
+
+    with runtime.reading():  # the handler works the second time: nothing was lost
+        pass
+    assert {entry.behind for entry in runtime.projector.lag()} == {0}
 
 
 # -- several workers ---------------------------------------------------------------------------
