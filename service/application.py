@@ -177,6 +177,10 @@ class BuurtbudgetApplication(Application[UUID]):
             round_id, lambda r: r.change_settings(schedule=schedule, voting=voting, actor=actor)
         )
 
+    def set_task_field(self, round_id: UUID, *, task_field: str, actor: str) -> None:
+        """Book the round's money from now on under this Iv3 task field (6.1 until set)."""
+        self._on_round(round_id, lambda r: r.set_task_field(task_field=task_field, actor=actor))
+
     def deposit(
         self, round_id: UUID, *, amount: int, source: str, reference: str, actor: str
     ) -> str:
