@@ -16,9 +16,9 @@ from werkzeug.exceptions import HTTPException
 from domain.errors import BudgetError
 from service import errors as json_errors
 from service.errors import STATUS_OF
+from service.pages.security import JSON_PREFIXES
 
 log = logging.getLogger(__name__)
-JSON_PREFIXES = ("/api/", "/healthz")
 EXPLAINED = {
     404: (_l("Page not found"), _l("There is no page at this address. It may have been "
                                    "mistyped, or the item is not public.")),

@@ -1,43 +1,31 @@
 """What keeps page forms and pages safe: CSRF tokens, cookie flags and the page CSP.
 
-Every state-changing request outside the JSON API must carry the CSRF token of its form
-(Flask-WTF); the JSON API authenticates with bearer tokens or voting codes in the body and is not
-driven by a browser's cookies, so it is left out. HTML responses get a strict
-Content-Security-Policy unless something else (a proxy-facing setting) already set one: pages
-load scripts, styles and images only from the app itself and run no inline code.
+Every state-changing request to a page must carry the CSRF token of its form (Flask-WTF); the
+JSON API and the health check authenticate with bearer tokens or voting codes in the body and are
+not driven by a browser's cookies, so they are left out. The page Content-Security-Policy and the
+other security headers are `service.security_headers`'s, for pages and API alike.
 """
 from __future__ import annotations
 
 import hashlib
 import hmac
 
-from flask import Flask, Response, request
+from flask import Flask, request
 from flask.sessions import SecureCookieSessionInterface
 from flask_wtf.csrf import CSRFProtect
 
 from service.config import ConfigurationError, secret_key_of
 from service.extension import EXTENSION
 
-API_PREFIX = "/api/"
-PAGE_POLICY = "; ".join((
-    "default-src 'self'",
-    "script-src 'self'",
-    "style-src 'self'",
-    "img-src 'self' data:",
-    "font-src 'self'",
-    "connect-src 'self'",
-    "form-action 'self'",
-    "frame-ancestors 'none'",
-    "base-uri 'none'",
-    "object-src 'none'",
-))
+# Requests for JSON, not pages: no CSRF token, JSON errors.
+JSON_PREFIXES = ("/api/", "/healthz")
 
 csrf = CSRFProtect()
 
 
 def protect_forms() -> None:
     """Check the CSRF token of every page form (the JSON API is exempt: see the module)."""
-    if not request.path.startswith(API_PREFIX):
+    if not request.path.startswith(JSON_PREFIXES):
         csrf.protect()
 
 
@@ -60,14 +48,6 @@ class ServiceKeySessions(SecureCookieSessionInterface):
         return super().get_signing_serializer(app)
 
 
-def page_policy(response: Response) -> Response:
-    if response.mimetype == "text/html":
-        response.headers.setdefault("Content-Security-Policy", PAGE_POLICY)
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("Referrer-Policy", "same-origin")
-    return response
-
-
 def init_app(app: Flask) -> None:
     app.session_interface = ServiceKeySessions()
     app.config.update(
@@ -79,4 +59,3 @@ def init_app(app: Flask) -> None:
     app.config.setdefault("WTF_CSRF_TIME_LIMIT", None)
     csrf.init_app(app)
     app.before_request(protect_forms)
-    app.after_request(page_policy)
