@@ -121,6 +121,7 @@ def test_projections_status_shows_the_stopped_read_model_and_rebuild_stays_stopp
         "BUURTBUDGET_DATABASE_URL": settings["DATABASE_URL"],
         "BUURTBUDGET_DATABASE_SCHEMA": settings.get("DATABASE_SCHEMA") or "",
         "BUURTBUDGET_SECRET_KEY": settings["SECRET_KEY"],
+        "BUURTBUDGET_AUDIT_KEY_FILE": settings["AUDIT_KEY_FILE"],
     }
 
     status = CliRunner().invoke(cli, ["projections", "status"], env=env)
