@@ -10,6 +10,7 @@ race for the last euro, and the invariants below are checked against one consist
 from __future__ import annotations
 
 import hashlib
+import re
 from datetime import date
 from typing import Any
 from uuid import UUID
@@ -25,6 +26,10 @@ from domain.voting import VotingSettings
 PHASES = ("submission", "review", "voting", "decided", "execution", "closed")
 AFTER_VOTING = ("decided", "execution", "closed")
 PAYOUT_KINDS = ("invoice", "advance")
+# Iv3 task field "Samenkracht en burgerparticipatie": where residents' budgets belong, unless
+# the round says otherwise. Iv3 task fields are a digit, a dot and one or two digits (0.10, 6.72).
+DEFAULT_TASK_FIELD = "6.1"
+IV3_TASK_FIELD = re.compile(r"^[0-8]\.[0-9]{1,2}$")
 # Each code issued is a ballot event written in the batch's one transaction, so a batch is kept
 # to what both stores write in seconds: PostgreSQL (psycopg's pipeline) took 5 s for 30,000 and
 # stalled for good on one transaction of 40,000 events.
@@ -132,6 +137,7 @@ class BudgetRound(Aggregate):
         self.completed: set[str] = set()
         self.payouts: dict[str, dict[str, Any]] = {}
         self.payment_batches: dict[str, dict[str, Any]] = {}
+        self.task_field = DEFAULT_TASK_FIELD
 
     # -- state derived from the events -------------------------------------------------------
 
@@ -214,6 +220,25 @@ class BudgetRound(Aggregate):
     def _settings_changed(self, *, schedule: dict[str, str], voting: dict[str, Any], actor: str) -> None:
         self.schedule = schedule
         self.voting = voting
+
+    def set_task_field(self, *, task_field: str, actor: str) -> bool:
+        """Book the round's money from now on under this Iv3 task field; False if it already is.
+
+        Lines booked before keep the task field they were booked under: the ledger is never edited.
+        """
+        self.check_phase(*PHASES[:-1], doing="change the task field")
+        if not isinstance(task_field, str) or not IV3_TASK_FIELD.match(task_field.strip()):
+            raise RuleViolation(
+                "an Iv3 task field looks like 6.1 or 0.10", field="task_field"
+            )
+        if task_field.strip() == self.task_field:
+            return False
+        self._task_field_set(task_field=task_field.strip(), actor=actor)
+        return True
+
+    @event("TaskFieldSet", topic="buurtbudget/BudgetRound.TaskFieldSet")
+    def _task_field_set(self, *, task_field: str, actor: str) -> None:
+        self.task_field = task_field
 
     def deposit(self, *, deposit_id: str, amount: int, source: str, reference: str, actor: str) -> None:
         """Put money into the round from a named source (municipal budget, fund, sponsor)."""

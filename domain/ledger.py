@@ -16,17 +16,15 @@ payout is a reversing transaction of its own.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from domain.budget_round import BudgetRound
+from domain.budget_round import DEFAULT_TASK_FIELD, BudgetRound
 
 R = BudgetRound
 
-# Iv3 task field "Samenkracht en burgerparticipatie": where residents' budgets belong.
-DEFAULT_TASK_FIELD = "6.1"
 # Booking dates are the municipality's calendar days, not UTC ones.
 BOOKING_ZONE = ZoneInfo("Europe/Amsterdam")
 
@@ -275,6 +273,10 @@ class Ledger:
             round_id = str(event.originator_id)
             facts = round_facts_of(event, self.task_fields.get(round_id, DEFAULT_TASK_FIELD))
             self._rounds[round_id] = facts
+            return None
+        if isinstance(event, R.TaskFieldSet):  # type: ignore[attr-defined]
+            round_id = str(event.originator_id)
+            self._rounds[round_id] = replace(self._rounds[round_id], task_field=event.task_field)
             return None
         if not isinstance(event, MONEY_EVENTS):
             return None

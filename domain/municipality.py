@@ -37,6 +37,20 @@ class Municipality(Aggregate):
     def __init__(self, *, name: str, cbs_code: str | None, actor: str) -> None:
         self.name = name
         self.cbs_code = cbs_code
+        self.paying_account: dict[str, str] | None = None
+
+    def set_paying_account(self, *, name: str, iban: str, actor: str) -> None:
+        """Set the bank account payouts are paid from; the IBAN is checked where it comes in."""
+        name = check_name(name)
+        if len(name) > 70:  # the longest name a SEPA credit transfer carries
+            raise RuleViolation("the paying account's name is at most 70 characters", field="name")
+        if not isinstance(iban, str) or not iban.strip():
+            raise RuleViolation("the paying account needs an IBAN", field="iban")
+        self._paying_account_set(name=name, iban=iban.strip(), actor=actor)
+
+    @event("PayingAccountSet", topic="buurtbudget/Municipality.PayingAccountSet")
+    def _paying_account_set(self, *, name: str, iban: str, actor: str) -> None:
+        self.paying_account = {"name": name, "iban": iban}
 
 
 keep_module_path_topics(Municipality, "domain.municipality:Municipality", (

@@ -124,6 +124,10 @@ class LedgerProjection(ReadModel):
             neighbourhood_id=facts.neighbourhood_id, task_field=facts.task_field,
         ))
 
+    @handles(R.TaskFieldSet)  # type: ignore[attr-defined]
+    def on_task_field_set(self, batch: Batch, event: Any, _position: int) -> None:
+        batch.rows(ledger_rounds).update(str(event.originator_id), task_field=event.task_field)
+
     @handles(R.PayoutRequested)  # type: ignore[attr-defined]
     def on_payout_requested(self, batch: Batch, event: Any, position: int) -> None:
         facts = payout_facts_of(event)

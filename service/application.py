@@ -107,6 +107,19 @@ class BuurtbudgetApplication(Application[UUID]):
         self.save(municipality)
         return municipality.id
 
+    def set_paying_account(
+        self, municipality_id: UUID, *, name: str, iban: str, actor: str
+    ) -> None:
+        """Set the account the municipality's payouts are paid from (IBAN already checked)."""
+        municipality = self._get(municipality_id, Municipality, "municipality")
+        municipality.set_paying_account(name=name, iban=iban, actor=actor)
+        self.save(municipality)
+
+    def paying_account(self, municipality_id: UUID) -> dict[str, str] | None:
+        """The municipality's paying account as `{name, iban}`, or None if none was set."""
+        municipality = self._get(municipality_id, Municipality, "municipality", copy=False)
+        return getattr(municipality, "paying_account", None)
+
     def register_neighbourhood(
         self, *, municipality_id: UUID, name: str, cbs_code: str | None, actor: str
     ) -> UUID:
@@ -163,6 +176,10 @@ class BuurtbudgetApplication(Application[UUID]):
         self._on_round(
             round_id, lambda r: r.change_settings(schedule=schedule, voting=voting, actor=actor)
         )
+
+    def set_task_field(self, round_id: UUID, *, task_field: str, actor: str) -> None:
+        """Book the round's money from now on under this Iv3 task field (6.1 until set)."""
+        self._on_round(round_id, lambda r: r.set_task_field(task_field=task_field, actor=actor))
 
     def deposit(
         self, round_id: UUID, *, amount: int, source: str, reference: str, actor: str
@@ -470,7 +487,20 @@ class BuurtbudgetApplication(Application[UUID]):
         self, round_id: UUID, *, execution_date: str, debtor_name: str, debtor_iban: str,
         actor: str,
     ) -> str:
-        """Batch every approved payout not yet in a batch for a SEPA transfer; returns its id."""
+        """Batch every approved payout not yet in a batch for a SEPA transfer; returns its id.
+
+        An empty `debtor_name` or `debtor_iban` is taken from the municipality's paying account.
+        """
+        if not (debtor_name and debtor_iban):
+            municipality_id = self._get(round_id, BudgetRound, "round", copy=False).municipality_id
+            account = self.paying_account(municipality_id)
+            if account is None:
+                raise RuleViolation(
+                    "the municipality has no paying account: set it, or give the debtor's "
+                    "name and IBAN with the batch", field="debtor_iban",
+                )
+            debtor_name = debtor_name or account["name"]
+            debtor_iban = debtor_iban or account["iban"]
         created_at = datetime.now(UTC).replace(microsecond=0).isoformat()
         return self._on_round(
             round_id,

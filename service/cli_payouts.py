@@ -43,8 +43,8 @@ def payouts_group() -> None:
 @payouts_group.command("sepa")
 @click.option("--round", "round_id", required=True, callback=_round, help="round id")
 @click.option("--official", required=True, help="your official name; the actor of the batch")
-@click.option("--debtor-name", help="name of the municipality's paying account (new batches)")
-@click.option("--debtor-iban", callback=_iban, help="IBAN of the paying account (new batches)")
+@click.option("--debtor-name", help="name of the paying account (default: the municipality's)")
+@click.option("--debtor-iban", callback=_iban, help="IBAN of the paying account (default: the municipality's)")
 @click.option("--execution-date", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
               help="when the bank should pay (default: the next day)")
 @click.option("--version", type=click.Choice(PAIN_VERSIONS), default=PAIN_VERSIONS[0],
@@ -58,8 +58,6 @@ def payouts_sepa(state: Any, round_id: UUID, official: str, debtor_name: str | N
                  execution_date: datetime.datetime | None, version: str, batch_id: str | None,
                  output: str) -> None:
     """Batch the approved payouts not yet in a batch and write the pain.001 file."""
-    if batch_id is None and not (debtor_name and debtor_iban):
-        raise click.UsageError("a new batch needs --debtor-name and --debtor-iban")
     rt = state.runtime()
     principal = Principal(official, "official")
     when = (execution_date.date() if execution_date

@@ -5,7 +5,7 @@ from flask import Response
 from flask.views import MethodView
 from marshmallow import ValidationError, fields, validate, validates_schema
 
-from service.api.common import BEARER, Blueprint, StrictSchema
+from service.api.common import BEARER, Blueprint, StrictSchema, Text
 from service.auth import caller, requires
 from service.extension import runtime
 from service.queries import audit_log, money_trail
@@ -39,8 +39,8 @@ class CosignatureOut(StrictSchema):
 
 
 class CosignatureIn(StrictSchema):
-    witness_key = fields.String(required=True, validate=validate.Length(min=1, max=200))
-    cosignature = fields.String(required=True, validate=validate.Length(min=1, max=500))
+    witness_key = Text(required=True, blank=False, validate=validate.Length(min=1, max=200))
+    cosignature = Text(required=True, blank=False, validate=validate.Length(min=1, max=500))
 
 
 class CheckpointOut(StrictSchema):

@@ -5,7 +5,7 @@ from flask import Response, stream_with_context
 from flask.views import MethodView
 from marshmallow import RAISE, fields, validate
 
-from service.api.common import BEARER, Blueprint, StrictSchema
+from service.api.common import BEARER, Blueprint, StrictSchema, Text
 from service.auth import caller, requires
 from service.extension import runtime
 from service.ledger_export import FORMATS
@@ -28,7 +28,7 @@ class ScopeQuery(StrictSchema):
 
 
 class ExportQuery(ScopeQuery):
-    format = fields.String(load_default="csv", validate=validate.OneOf(sorted(FORMATS)))
+    format = Text(load_default="csv", validate=validate.OneOf(sorted(FORMATS)))
 
 
 class TrialBalanceRow(StrictSchema):

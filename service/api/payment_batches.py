@@ -7,7 +7,7 @@ from flask import Response
 from flask.views import MethodView
 from marshmallow import fields, validate
 
-from service.api.common import BEARER, Blueprint, IbanField, ReasonSchema, StrictSchema
+from service.api.common import BEARER, Blueprint, IbanField, ReasonSchema, StrictSchema, Text
 from service.auth import actor, caller, requires
 from service.extension import runtime
 from service.queries import payment_batches
@@ -19,9 +19,12 @@ blp = Blueprint(
 
 
 class BatchIn(StrictSchema):
-    debtor_name = fields.String(required=True, validate=validate.Length(min=1, max=70),
-                                metadata={"description": "the municipality's paying account"})
-    debtor_iban = IbanField(required=True)
+    debtor_name = Text(
+        load_default="", blank=False, validate=validate.Length(min=1, max=70),
+        metadata={"description": "the paying account (default: the municipality's)"},
+    )
+    debtor_iban = IbanField(load_default="",
+                            metadata={"description": "default: the municipality's paying account"})
     execution_date = fields.Date(required=True)
 
 
@@ -42,7 +45,7 @@ class BatchOut(StrictSchema):
 
 
 class FileQuery(StrictSchema):
-    version = fields.String(load_default=PAIN_VERSIONS[0], validate=validate.OneOf(PAIN_VERSIONS))
+    version = Text(load_default=PAIN_VERSIONS[0], validate=validate.OneOf(PAIN_VERSIONS))
 
 
 @blp.route("/<id:round_id>/payment-batches")

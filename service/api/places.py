@@ -1,10 +1,12 @@
 """Municipalities and neighbourhoods."""
 from __future__ import annotations
 
+from uuid import UUID
+
 from flask.views import MethodView
 from marshmallow import fields, validate
 
-from service.api.common import BEARER, Blueprint, Id, Pattern, StrictSchema, Text
+from service.api.common import BEARER, Blueprint, IbanField, Id, Pattern, StrictSchema, Text
 from service.auth import actor, caller, requires
 from service.extension import runtime
 from service.queries import places
@@ -76,6 +78,37 @@ class MunicipalityById(MethodView):
     def get(self, municipality_id):
         """One municipality."""
         return places.get_municipality(runtime(), caller(), municipality_id)
+
+
+class PayingAccountIn(StrictSchema):
+    name = Text(required=True, blank=False, validate=validate.Length(min=1, max=70),
+                metadata={"description": "the account holder's name as the bank shows it"})
+    iban = IbanField(required=True)
+
+
+class PayingAccountOut(StrictSchema):
+    municipality_id = fields.String()
+    name = fields.String(allow_none=True)
+    iban = fields.String(allow_none=True)
+
+
+@blp.route("/municipalities/<id:municipality_id>/paying-account")
+class PayingAccount(MethodView):
+    @requires("official", "auditor")
+    @blp.response(200, PayingAccountOut)
+    @blp.doc(security=BEARER)
+    def get(self, municipality_id):
+        """The account payouts are paid from (officials and auditors)."""
+        return places.get_paying_account(runtime(), caller(), municipality_id)
+
+    @requires("official")
+    @blp.arguments(PayingAccountIn)
+    @blp.response(200, PayingAccountOut)
+    @blp.doc(security=BEARER)
+    def put(self, data, municipality_id):
+        """Set the account payouts are paid from: the default debtor of payment batches (official)."""
+        runtime().application.set_paying_account(UUID(municipality_id), actor=actor(), **data)
+        return places.get_paying_account(runtime(), caller(), municipality_id)
 
 
 @blp.route("/neighbourhoods")

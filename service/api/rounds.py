@@ -10,6 +10,7 @@ from domain.budget_round import PHASES
 from domain.voting import TALLY_COMPLETIONS, TALLY_RULES, TIE_BREAK_KEYS, VOTING_METHODS
 from service.api.common import (
     MAX_CHOICES, MAX_POINTS, ActionSchema, AsOfQuery, BEARER, Blueprint, Cents, Count, Id,
+    Pattern,
     StrictSchema, Text,
 )
 from service.auth import actor, caller, requires
@@ -248,6 +249,42 @@ class RoundSettings(MethodView):
             voting=data["voting"], actor=actor(),
         )
         return read_round(round_id)
+
+
+class TaskFieldIn(StrictSchema):
+    task_field = Text(
+        required=True,
+        validate=Pattern(r"^[0-8]\.[0-9]{1,2}$", error="an Iv3 task field looks like 6.1 or 0.10"),
+        metadata={"example": "6.1", "description": "Iv3 task field of the round's ledger lines"},
+    )
+
+
+class TaskFieldOut(StrictSchema):
+    round_id = fields.String()
+    task_field = fields.String()
+
+
+@blp.route("/<id:round_id>/task-field")
+class TaskField(MethodView):
+    @blp.response(200, TaskFieldOut)
+    def get(self, round_id):
+        """The Iv3 task field the round's money is booked under (6.1 unless set)."""
+        return {"round_id": round_id,
+                "task_field": runtime().application.get_round(UUID(round_id)).task_field}
+
+    @requires("official")
+    @blp.arguments(TaskFieldIn)
+    @blp.response(200, TaskFieldOut)
+    @blp.doc(security=BEARER)
+    def put(self, data, round_id):
+        """Book the round's money from now on under this Iv3 task field (official).
+
+        Lines already booked keep theirs; the same task field again records no event.
+        """
+        runtime().application.set_task_field(
+            UUID(round_id), task_field=data["task_field"], actor=actor()
+        )
+        return self.get(round_id)
 
 
 @blp.route("/<id:round_id>/deposits")

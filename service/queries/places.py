@@ -2,10 +2,12 @@
 from __future__ import annotations
 
 from typing import Any
+from uuid import UUID
 
 from projections import places
 from service.principal import Principal
 from service.queries.lookup import found
+from service.queries.visibility import PAYING_ACCOUNT_READERS
 from service.runtime import Runtime
 
 
@@ -31,3 +33,10 @@ def get_neighbourhood(rt: Runtime, principal: Principal, neighbourhood_id: str) 
     with rt.reading() as conn:
         item = places.get_neighbourhood(conn, neighbourhood_id)
     return found(item, "neighbourhood", neighbourhood_id)
+
+
+def get_paying_account(rt: Runtime, principal: Principal, municipality_id: str) -> dict[str, Any]:
+    """The account the municipality pays from (name and IBAN; None while not set)."""
+    principal.require(*PAYING_ACCOUNT_READERS)
+    account = rt.application.paying_account(UUID(municipality_id))
+    return {"municipality_id": municipality_id, "name": None, "iban": None, **(account or {})}

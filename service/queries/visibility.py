@@ -11,7 +11,7 @@
 - Votes per proposal, and the receipts of the ballots that count: only once voting closed.
 - A ballot's choices: only for the resident holding its voting code; no query lists them by ballot.
 - Audit trails: officials and auditors; the raw event log: auditors; tokens: admins.
-- The ledger and payment batches: officials and auditors.
+- The ledger, payment batches and a municipality's paying account: officials and auditors.
 """
 from __future__ import annotations
 
@@ -28,6 +28,7 @@ TOKEN_READERS = ("admin",)
 # The ledger names payees and the paying account; batches carry IBANs.
 LEDGER_READERS = ("official", "auditor")
 PAYMENT_BATCH_READERS = ("official", "auditor")
+PAYING_ACCOUNT_READERS = ("official", "auditor")
 
 # The proposals that reached the ballot, whatever the vote made of them.
 ON_THE_BALLOT = ("admitted", "funded", "not_selected", "completed")

@@ -136,3 +136,33 @@ def test_carry_over_only_to_another_open_round_of_the_same_neighbourhood(api, ro
                    message="same neighbourhood")
     driven.refused("POST", "carry-over", {"to_round_id": driven.round_id}, status=422)
     driven.refused("POST", "carry-over", {"to_round_id": "nope"}, status=422)
+
+
+def test_lines_booked_after_the_task_field_changed_carry_the_new_one(api, rounds):
+    driven = rounds.to("execution")
+    assert driven.get("task-field") == {"round_id": driven.round_id, "task_field": "6.1"}
+
+    changed = api.call("PUT", f"{driven.url}/task-field", {"task_field": "0.10"}, as_="official")
+    rounds.payout(driven, driven.winners[0], 80_000)
+
+    assert changed.status_code == 200 and changed.get_json()["task_field"] == "0.10"
+    response = api.call("GET", f"/ledger?format=csv&round_id={driven.round_id}", as_="auditor")
+    fields = {(row["event_type"], row["task_field"])
+              for row in csv.DictReader(io.StringIO(response.data.decode()))}
+    assert ("FundsDeposited", "6.1") in fields and ("PayoutPaid", "0.10") in fields
+    assert {task_field for event_type, task_field in fields
+            if event_type.startswith("Payout")} == {"0.10"}
+
+
+def test_the_task_field_is_set_by_officials_and_must_look_like_one(api, rounds):
+    driven = rounds.to("execution")
+    url = f"{driven.url}/task-field"
+    api.refused("PUT", url, {"task_field": "6.1"}, as_=None, status=401)
+    api.refused("PUT", url, {"task_field": "6.1"}, as_="auditor", status=403)
+    for body in ({"task_field": "61"}, {"task_field": "9.1"}, {}, {"task_field": "6.1", "x": 1}):
+        api.refused("PUT", url, body, as_="official", status=422, round_id=driven.round_id)
+    head = api.head()
+    assert api.call("PUT", url, {"task_field": "6.1"}, as_="official").status_code == 200
+    assert api.head() == head
+    api.refused("PUT", f"/rounds/{uuid.uuid4()}/task-field", {"task_field": "6.1"},
+                as_="official", status=404)

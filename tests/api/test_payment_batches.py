@@ -64,3 +64,54 @@ def test_batches_refuse_bad_input_and_other_roles(api, rounds):
     batch = driven.post("payment-batches", BATCH, status=201)
     api.refused("GET", f"{driven.url}/payment-batches/{batch['batch_id']}/pain.001?version=2",
                 as_="auditor", status=400)
+
+
+def municipality_of(api, rounds) -> str:
+    return api.get(f"/neighbourhoods/{rounds.neighbourhood()}")["municipality_id"]
+
+
+def test_the_municipality_s_paying_account_is_the_default_debtor_of_a_batch(api, rounds):
+    driven = rounds.to("execution")
+    rounds.payout(driven, driven.winners[0], 80_000, until="approved")
+    url = f"/municipalities/{municipality_of(api, rounds)}/paying-account"
+    assert api.get(url, as_="auditor")["iban"] is None
+    driven.refused("POST", "payment-batches", {"execution_date": "2026-12-01"}, as_="official",
+                   status=422, message="the municipality has no paying account")
+
+    account = api.call("PUT", url, {"name": "Gemeente Amsterdam", "iban": "nl91 abna 0417 1643 00"},
+                       as_="official")
+    batch = driven.post("payment-batches", {"execution_date": "2026-12-01"}, status=201)
+
+    assert account.status_code == 200
+    assert account.get_json()["iban"] == "NL91ABNA0417164300"
+    assert api.get(url, as_="auditor") == account.get_json()
+    assert (batch["debtor_name"], batch["debtor_iban"]) == ("Gemeente Amsterdam",
+                                                            "NL91ABNA0417164300")
+
+
+def test_a_batch_s_own_debtor_overrides_the_paying_account(api, rounds):
+    driven = rounds.to("execution")
+    rounds.payout(driven, driven.winners[0], 80_000, until="approved")
+    url = f"/municipalities/{municipality_of(api, rounds)}/paying-account"
+    api.call("PUT", url, {"name": "Gemeente Amsterdam", "iban": "NL91ABNA0417164300"},
+             as_="official")
+
+    batch = driven.post("payment-batches", {"execution_date": "2026-12-01",
+                                            "debtor_iban": "NL44RABO0123456789"}, status=201)
+
+    assert (batch["debtor_name"], batch["debtor_iban"]) == ("Gemeente Amsterdam",
+                                                            "NL44RABO0123456789")
+
+
+def test_the_paying_account_is_for_officials_and_refuses_bad_input(api, rounds):
+    url = f"/municipalities/{municipality_of(api, rounds)}/paying-account"
+    body = {"name": "Gemeente Amsterdam", "iban": "NL91ABNA0417164300"}
+    for method, role, status in [("GET", None, 401), ("GET", "admin", 403),
+                                 ("PUT", None, 401), ("PUT", "auditor", 403)]:
+        api.refused(method, url, body if method == "PUT" else None, as_=role, status=status)
+    for bad in ({**body, "iban": "NL00XXXX0000000000"}, {**body, "name": " "},
+                {**body, "name": "G" * 71}, {"name": "Gemeente Amsterdam"}, {**body, "bic": "X"}):
+        api.refused("PUT", url, bad, as_="official", status=422)
+    api.refused("PUT", "/municipalities/00000000-0000-0000-0000-000000000000/paying-account",
+                body, as_="official", status=404)
+    assert api.get(url, as_="official")["iban"] is None

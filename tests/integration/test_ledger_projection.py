@@ -133,6 +133,30 @@ def test_the_ledger_rebuilds_to_the_same_rows(runtime: Runtime, paid_and_closed)
     assert len(before["rm_ledger_lines"]) > 20
 
 
+def test_the_read_model_and_the_domain_ledger_agree_on_a_changed_task_field(
+    runtime: Runtime, round_in: Callable[..., DrivenRound]
+) -> None:
+    driven = round_in("execution")
+    runtime.application.set_task_field(driven.round_id, task_field="0.10", actor=OFFICIAL)
+    driven.pay("playground", 1_200_00)
+    ledger = Ledger()
+    for notification in runtime.application.recorder.select_notifications(start=1, limit=10_000):
+        ledger.post(runtime.application.mapper.to_domain_event(notification), notification.id)
+    runtime.projector.catch_up()
+
+    with runtime.reading() as conn:
+        rows = list(iter_lines(conn, LedgerScope(round_id=str(driven.round_id))))
+    runtime.projector.rebuild(["ledger"])
+    with runtime.reading() as conn:
+        rebuilt = list(iter_lines(conn, LedgerScope(round_id=str(driven.round_id))))
+
+    expected = [(t.position, line.account, t.round.task_field) for t, line in ledger.lines()]
+    assert [(r["position"], r["account"], r["task_field"]) for r in rows] == expected
+    assert {r["task_field"] for r in rows if r["event_type"] == "FundsDeposited"} == {"6.1"}
+    assert {r["task_field"] for r in rows if r["event_type"] == "PayoutPaid"} == {"0.10"}
+    assert rebuilt == rows
+
+
 def run_cli(settings: dict[str, Any], *args: str) -> Any:
     return CliRunner().invoke(cli, list(args), env=cli_environment(settings))
 

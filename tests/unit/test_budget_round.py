@@ -765,3 +765,34 @@ def test_closing_names_where_the_money_goes(execution):
     given(execution.history()).when(lambda r: r.close(destination="", actor=ACTOR)).then_refused(
         RuleViolation, "destination must not be empty"
     )
+
+
+def test_a_round_books_under_task_field_6_1_until_an_official_sets_another(story):
+    assert story.round.task_field == "6.1"
+
+    outcome = given(story.history()).when(
+        lambda r: r.set_task_field(task_field=" 0.10 ", actor=ACTOR)
+    )
+
+    outcome.then(event(BudgetRound.TaskFieldSet, task_field="0.10", actor=ACTOR))
+    assert outcome.aggregate.task_field == "0.10"
+
+
+def test_setting_the_same_task_field_again_records_nothing(story):
+    given(story.history()).when(
+        lambda r: r.set_task_field(task_field="6.1", actor=ACTOR)
+    ).then()
+
+
+@pytest.mark.parametrize("task_field", ["", "6", "61", "9.1", "6.123", "a.b", None])
+def test_a_task_field_must_look_like_an_iv3_task_field(story, task_field):
+    given(story.history()).when(
+        lambda r: r.set_task_field(task_field=task_field, actor=ACTOR)
+    ).then_refused(RuleViolation, "an Iv3 task field looks like 6.1")
+
+
+def test_a_closed_round_keeps_its_task_field(story_in):
+    story = story_in("closed")
+    given(story.history()).when(
+        lambda r: r.set_task_field(task_field="0.10", actor=ACTOR)
+    ).then_refused(Conflict, "cannot change the task field")

@@ -53,6 +53,8 @@ AGGREGATE_TOPICS = {
 # topic -> (class_version, fields in stored order as "name: type")
 STORED_EVENTS: dict[str, tuple[int, tuple[str, ...]]] = {
     "buurtbudget/Municipality.Registered": (1, ("name: str", "cbs_code: str | None", "actor: str")),
+    "buurtbudget/BudgetRound.TaskFieldSet": (1, ("task_field: str", "actor: str")),
+    "buurtbudget/Municipality.PayingAccountSet": (1, ("name: str", "iban: str", "actor: str")),
     "buurtbudget/Neighbourhood.Registered": (
         1, ("municipality_id: UUID", "name: str", "cbs_code: str | None", "actor: str"),
     ),
@@ -252,6 +254,8 @@ def test_an_event_declared_without_a_topic_is_refused_when_its_aggregate_is_defi
 SINCE_EXPLICIT_TOPICS = {
     "buurtbudget/BudgetRound.PaymentBatchExported",
     "buurtbudget/BudgetRound.PaymentBatchCancelled",
+    "buurtbudget/Municipality.PayingAccountSet",
+    "buurtbudget/BudgetRound.TaskFieldSet",
 }
 
 

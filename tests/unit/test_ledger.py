@@ -211,3 +211,13 @@ def test_the_ledger_balances_equal_the_rounds_figures_after_every_money_step(exe
         lambda: LedgerFollowsTheRound(execution_story),
         settings=settings(max_examples=60, stateful_step_count=40, deadline=None, database=None),
     )
+
+
+def test_lines_carry_the_round_s_task_field_from_the_moment_it_was_set(story: RoundStory) -> None:
+    story.deposit(1_000_00)
+    story.round.set_task_field(task_field="0.10", actor="official-anna")
+    story.deposit(500_00)
+
+    first, second = book(story).transactions
+
+    assert (first.round.task_field, second.round.task_field) == (DEFAULT_TASK_FIELD, "0.10")

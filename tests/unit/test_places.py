@@ -75,3 +75,22 @@ def test_a_neighbourhood_needs_a_name(amsterdam):
     given().when(register_neighbourhood(amsterdam, name=" ")).then_refused(
         RuleViolation, "name must not be empty"
     )
+
+
+def test_a_municipality_sets_the_account_it_pays_from(amsterdam):
+    given(amsterdam.collect_events()).when(
+        lambda m: m.set_paying_account(name=" Gemeente Amsterdam ", iban="NL91ABNA0417164300",
+                                       actor=ACTOR)
+    ).then(event(Municipality.PayingAccountSet, name="Gemeente Amsterdam",
+                 iban="NL91ABNA0417164300", actor=ACTOR))
+
+
+@pytest.mark.parametrize("name, iban, message", [
+    ("", "NL91ABNA0417164300", "name must not be empty"),
+    ("G" * 71, "NL91ABNA0417164300", "at most 70 characters"),
+    ("Gemeente Amsterdam", " ", "needs an IBAN"),
+])
+def test_a_paying_account_needs_a_name_and_an_iban(amsterdam, name, iban, message):
+    given(amsterdam.collect_events()).when(
+        lambda m: m.set_paying_account(name=name, iban=iban, actor=ACTOR)
+    ).then_refused(RuleViolation, message)
