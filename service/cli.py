@@ -219,11 +219,7 @@ def projections_retry(state: State, names: tuple[str, ...]) -> None:
     projector = state.runtime().projector
     applied = projector.retry(_known_names(projector, names))
     click.echo(f"applied {applied} events")
-    still = projector.failures()
-    for failure in still.values():
-        click.echo(f"{failure.name} stopped again before event {failure.position} (incident {failure.incident})")
-    if still:
-        sys.exit(1)
+    _exit_if_stopped(projector, "stopped again")
 
 
 @projections.command("rebuild")
@@ -234,8 +230,15 @@ def projections_rebuild(state: State, names: tuple[str, ...]) -> None:
     projector = state.runtime().projector
     applied = projector.rebuild(_known_names(projector, names))
     click.echo(f"rebuilt {', '.join(names) or 'all read models'}: {applied} events applied")
-    for failure in projector.failures().values():
-        click.echo(f"{failure.name} stopped before event {failure.position} (incident {failure.incident})")
+    _exit_if_stopped(projector, "stopped")
+
+
+def _exit_if_stopped(projector: Any, how: str) -> None:
+    """Name every read model that stopped on an event (not only the first), then exit 1."""
+    failures = projector.failures()
+    for failure in failures.values():
+        click.echo(f"{failure.name} {how} before event {failure.position} (incident {failure.incident})")
+    if failures:
         sys.exit(1)
 
 
