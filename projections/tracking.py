@@ -19,8 +19,8 @@ import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from operator import attrgetter, itemgetter
 from datetime import datetime, timezone
+from operator import attrgetter, itemgetter
 from typing import Any
 
 import sqlalchemy as sa

@@ -10,13 +10,15 @@ from typing import Any
 from uuid import UUID
 
 import pytest
-from hypothesis import HealthCheck, given, settings as hypothesis_settings, strategies as st
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
 
 import projections.tracking
 from domain.errors import Conflict
 from projections.ballots import ballot_boxes, ballots, turnout, vote_counts, vote_counts_table
 from service.runtime import Runtime
-from tests.integration.conftest import OFFICIAL, PROPOSALS, dump_read_models, drive_round
+from tests.integration.conftest import OFFICIAL, PROPOSALS, drive_round, dump_read_models
 
 VOTERS = 5
 POINTS = {"method": "cumulative", "points_total": 6, "min_choices": 1, "max_choices": 3}
