@@ -56,8 +56,7 @@ class Runtime:
         read of its own write, whichever worker served the write. A statement that reads a
         table of a stopped read model raises ReadModelStopped; the others are served as usual.
         """
-        self.projector.catch_up()
-        stopped = self.projector.failures()
+        stopped = self.projector.catch_up_for_reading()
         with self.engine.connect() as conn:
             if stopped:
                 sa.event.listen(conn, "before_execute", self._refuse_reads_of(stopped))
