@@ -18,12 +18,11 @@ import marshmallow as ma
 from apispec import BasePlugin
 from flask_smorest.utils import resolve_schema_instance
 from marshmallow import ValidationError, fields, validate, validates_schema
-from schwifty import IBAN
-from schwifty.exceptions import SchwiftyException
 from werkzeug.routing import BaseConverter
 
 from domain.money import MAX_CENTS
 from service.api.request_body import StrictJsonParser
+from service.iban import IBAN_SHAPE, SHAPE_MESSAGE, InvalidIban, compact_iban
 
 BEARER = [{"bearerAuth": []}]
 
@@ -155,21 +154,17 @@ class IbanField(Text):
     characters and lower case, as people copy IBANs, are accepted.
     """
 
-    SHAPE = r"^[A-Za-z]{2}[0-9]{2}( ?[A-Za-z0-9]){11,30}$"
-
     def __init__(self, **kwargs):
-        kwargs.setdefault("metadata", {}).update(format="iban", pattern=self.SHAPE)
+        kwargs.setdefault("metadata", {}).update(format="iban", pattern=IBAN_SHAPE)
         super().__init__(**kwargs)
-        self._shape = Pattern(
-            self.SHAPE, error="not a valid IBAN: 2 letters, 2 digits, 11-30 letters or digits"
-        )
+        self._shape = Pattern(IBAN_SHAPE, error=SHAPE_MESSAGE)
 
     def _deserialize(self, value, attr, data, **kwargs):
         text = self._shape(super()._deserialize(value, attr, data, **kwargs))
         try:
-            return IBAN(text).compact
-        except SchwiftyException as error:
-            raise ValidationError(f"not a valid IBAN: {error}") from None
+            return compact_iban(text)
+        except InvalidIban as error:
+            raise ValidationError(str(error)) from None
 
 
 class StrictSchema(ma.Schema):
