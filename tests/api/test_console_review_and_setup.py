@@ -94,6 +94,10 @@ def test_an_official_sets_up_places_a_round_with_previewed_rules_and_a_deposit(
     assert preview.status_code == 200
     assert "What residents will read" in preview.text
     assert "may cost at most €5,000.00 together" in preview.text
+    dutch = anna.post("/console/rounds/new?lang=nl", {
+        **form, "max_total_cost": "5.000,00", "preview": "1"})
+    assert "Wat bewoners lezen" in dutch.text
+    assert "mogen samen hoogstens €\u00a05.000,00 kosten" in dutch.text
     backwards = anna.post("/console/rounds/new?lang=en", {**form, "open": "1"})
     assert backwards.status_code == 422 and "before schedule.submission" in backwards.text
     assert api.get("/rounds") == []
