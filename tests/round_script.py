@@ -7,7 +7,7 @@ from typing import Any, Protocol
 
 from tests.bank_statements import IBAN, camt053
 
-TITLE = "Plein 2027"
+TITLE, SUBMISSIONS_FROM = "Plein 2027", "2027-02-01"
 DEPOSIT, COSTS, BALLOTS = 1_000_000, (200_000, 300_000, 600_000), ((0, 1), (0,), (1,))
 ADJUSTED, NOTE, REASON = 150_000, "Goedkoper", "Lopende kosten"
 PAYOUT, PAYEE, INVOICE = 100_000, "Houtwerk BV", "INV-1"
@@ -54,6 +54,7 @@ def through_the_api(api: Api, neighbourhood_id: str,
                     upload_statement: Callable[[bytes], None]) -> str:
     """The round run by two officials through the JSON API; its id."""
     round_id = api.post("/rounds", {"neighbourhood_id": neighbourhood_id, "title": TITLE,
+                                    "schedule": {"submission": SUBMISSIONS_FROM},
                                     "voting": {"method": "approval", "rule": "greedy"}},
                         status=201)["round_id"]
     url = f"/rounds/{round_id}"

@@ -19,7 +19,8 @@ def through_the_console(app: Flask, api: ApiCalls, tokens: dict[str, str],
                         neighbourhood_id: str) -> str:
     anna, bram = signed_in(app, tokens["official"]), signed_in(app, tokens["second_official"])
     opened = anna.post("/console/rounds/new?lang=en", {
-        "neighbourhood_id": neighbourhood_id, "title": script.TITLE, "method": "approval",
+        "neighbourhood_id": neighbourhood_id, "title": script.TITLE,
+        "starts_submission": script.SUBMISSIONS_FROM, "method": "approval",
         "min_choices": "1", "rule": "greedy", "open": "1"})
     assert opened.status_code == 303, opened.text
     round_id = opened.headers["Location"].rsplit("/", 1)[1]
