@@ -8,6 +8,7 @@ a token's holder. Console answers are never cached: they carry personal data.
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from flask import Flask, Response, request
@@ -18,6 +19,7 @@ from service.console.money import blp as money
 from service.console.review import blp as review
 from service.console.rounds import blp as rounds
 from service.console.setup import blp as setup
+from service.console.single_sign_on import init_app as init_single_sign_on
 from service.console.sign_in import COOKIE_PATH, console_principal
 from service.console.sign_in import blp as sign_in
 from service.console.voting import blp as voting
@@ -42,9 +44,10 @@ def never_cached(response: Response) -> Response:
     return response
 
 
-def init_app(app: Flask) -> None:
+def init_app(app: Flask, settings: Mapping[str, Any]) -> None:
     """Register the console; call after `service.pages.init_app` and before the rate limits."""
     for blueprint in CONSOLE_BLUEPRINTS:
         app.register_blueprint(blueprint)
+    init_single_sign_on(app, settings)
     app.context_processor(console_context)
     app.after_request(never_cached)

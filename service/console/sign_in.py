@@ -34,6 +34,8 @@ from service.rate_limits import guards_secret
 blp = Blueprint("console_sign_in", __name__, url_prefix="/console")
 COOKIE = "buurtbudget_console"
 COOKIE_PATH = "/console"
+# The app extension holding the OpenID Connect client, when single sign-on is configured.
+SINGLE_SIGN_ON = "console_oidc"
 
 
 class SignInForm(FlaskForm):
@@ -75,6 +77,11 @@ def signed_in(*roles: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]
     return decorate
 
 
+def single_sign_on_offered() -> bool:
+    """Whether the municipality's OpenID Connect provider is configured (single_sign_on)."""
+    return SINGLE_SIGN_ON in current_app.extensions
+
+
 def safe_next(target: str | None) -> str:
     """Where to go after signing in: a console page of this site, never another site."""
     if target and target.startswith(COOKIE_PATH) and not target.startswith("//"):
@@ -97,19 +104,21 @@ class SignIn(MethodView):
         if console_principal() is not None:
             return redirect(safe_next(request.args.get("next")))
         form = SignInForm(next=request.args.get("next", ""))
-        return render_template("console/sign_in.html", form=form)
+        return render_template("console/sign_in.html", form=form, sso=single_sign_on_offered())
 
     @guards_secret(None, kind="console-token", per="console", noun="access tokens")
     def post(self):
         form = SignInForm()
         if not form.validate():
-            return render_template("console/sign_in.html", form=form), 422
+            return render_template("console/sign_in.html", form=form,
+                                   sso=single_sign_on_offered()), 422
         opened = open_session_with_token(runtime().engine, form.token.data.strip())
         if opened is None:
             form.token.errors = [str(_l("This access token is not valid: it is unknown, "
                                         "mistyped or revoked."))]
             # 403, as for every refused secret: the rate limit counts these answers.
-            return render_template("console/sign_in.html", form=form), 403
+            return render_template("console/sign_in.html", form=form,
+                                   sso=single_sign_on_offered()), 403
         secret, _principal = opened
         return start_session(secret, form.next.data)
 

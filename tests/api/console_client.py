@@ -25,6 +25,8 @@ class ConsoleUser:
     def csrf(self) -> str:
         if self._csrf is None:
             page = self.get("/console/sign-in")
+            if page.status_code == 302:  # signed in already: the sign-out form has one
+                page = self.get("/console")
             found = CSRF.search(page.text)
             assert found, page.text
             self._csrf = found.group(1)
