@@ -19,9 +19,9 @@ from service.console.money import blp as money
 from service.console.review import blp as review
 from service.console.rounds import blp as rounds
 from service.console.setup import blp as setup
-from service.console.single_sign_on import init_app as init_single_sign_on
 from service.console.sign_in import COOKIE_PATH, console_principal
 from service.console.sign_in import blp as sign_in
+from service.console.single_sign_on import init_app as init_single_sign_on
 from service.console.voting import blp as voting
 
 CONSOLE_BLUEPRINTS = (sign_in, rounds, review, setup, voting, money, audit)

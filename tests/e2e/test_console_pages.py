@@ -17,7 +17,6 @@ import httpx
 import pytest
 
 from tests import round_script as script
-from tests.bank_statements import IBAN
 from tests.e2e.page_check import PageCheck
 from tests.e2e.test_submit_page import press_tab_until, type_into
 
