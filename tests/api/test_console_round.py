@@ -11,7 +11,7 @@ from typing import Any
 from flask import Flask
 
 from tests import round_script as script
-from tests.api.conftest import IBAN, ApiCalls
+from tests.api.conftest import IBAN, ApiCalls, RoundDriver
 from tests.api.console_client import ConsoleUser, signed_in
 
 
@@ -112,3 +112,45 @@ def test_two_officials_run_a_round_in_the_console_with_the_events_of_the_api(
     for rid in (by_api, by_console):
         money = api.get(f"/rounds/{rid}", as_="official")
         assert (money["phase"], money["paid"], money["deposited"]) == ("closed", script.PAYOUT, script.DEPOSIT)
+
+
+def test_payouts_are_refused_paid_by_a_third_official_and_reversed_in_the_console(
+    app: Flask, issued_tokens: dict[str, str], api: ApiCalls, rounds: RoundDriver
+):
+    driven = rounds.to("execution")
+    winner = driven.winners[0]
+    anna, bram, emre = (signed_in(app, issued_tokens[role])
+                        for role in ("official", "second_official", "third_official"))
+    money = f"/console/rounds/{driven.round_id}/money?lang=en"
+    request = {"proposal_id": winner, "amount": "500", "payee_name": "Verf BV", "iban": IBAN,
+               "kind": "advance", "reference": "V-1"}
+    for _ in range(2):
+        assert anna.post(f"/console/rounds/{driven.round_id}/payouts", request).status_code == 303
+    first, second = (p["payout_id"] for p in driven.get("payouts", as_="official"))
+    base = f"/console/rounds/{driven.round_id}/payouts"
+
+    # refusing needs a reason; then the money is reserved again
+    before = driven.balances()
+    assert bram.post(f"{base}/{first}/reject", {"reason": " "}).status_code == 303
+    assert "notice bad" in bram.get(money).text and driven.balances() == before
+    assert bram.post(f"{base}/{first}/reject", {"reason": "Dubbel"}).status_code == 303
+    def payout(payout_id: str) -> dict[str, Any]:
+        return next(p for p in driven.get("payouts", as_="official") if p["payout_id"] == payout_id)
+
+    assert payout(first)["status"] == "rejected"
+
+    # approved by bram, paid by a third official (emre), then reversed with a reason
+    assert bram.post(f"{base}/{second}/approve").status_code == 303
+    assert f"{second}/paid" not in anna.get(money).text  # the requester is not offered it
+    assert f"{second}/paid" in emre.get(money).text
+    assert emre.post(f"{base}/{second}/paid", {"bank_reference": "BANK-9"}).status_code == 303
+    paid = payout(second)
+    assert (paid["status"], paid["paid_by"], paid["bank_reference"]) == (
+        "paid", "official:emre", "BANK-9")
+    assert anna.post(f"{base}/{second}/reverse", {"reason": "Teruggestort"}).status_code == 303
+    reversed_ = payout(second)
+    assert (reversed_["status"], reversed_["reversed_by"], reversed_["reversal_reason"]) == (
+        "reversed", "official:anna", "Teruggestort")
+    assert driven.balances()["paid"] == 0
+    shown = anna.get(money).text
+    assert "Reversed by official:anna: Teruggestort" in shown
