@@ -6,6 +6,7 @@ from flask import Blueprint, Response, render_template
 from flask_babel import gettext as _
 
 from domain.errors import NotFound
+from service.console.money import LEDGER_FORMAT_NAMES
 from service.console.rounds import read_round, round_crumbs
 from service.console.sign_in import signed_in, signed_in_principal
 from service.extension import runtime
@@ -32,6 +33,7 @@ def round_events(round_id: str):
         "console/events.html", round=budget_round, titles=titles, wording=wording,
         events=audit.round_audit_trail(runtime(), principal, round_id),
         checkpoint=checkpoint, may_export=principal.role in EVENT_LOG_READERS,
+        ledger_formats=LEDGER_FORMAT_NAMES,
         crumbs=round_crumbs(budget_round, (_("Events"), None)),
     )
 

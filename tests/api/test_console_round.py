@@ -115,7 +115,7 @@ def test_two_officials_run_a_round_in_the_console_with_the_events_of_the_api(
 
 
 def test_payouts_are_refused_paid_by_a_third_official_and_reversed_in_the_console(
-    app: Flask, issued_tokens: dict[str, str], api: ApiCalls, rounds: RoundDriver
+    app: Flask, issued_tokens: dict[str, str], rounds: RoundDriver
 ):
     driven = rounds.to("execution")
     winner = driven.winners[0]
@@ -154,3 +154,30 @@ def test_payouts_are_refused_paid_by_a_third_official_and_reversed_in_the_consol
     assert driven.balances()["paid"] == 0
     shown = anna.get(money).text
     assert "Reversed by official:anna: Teruggestort" in shown
+
+
+def test_an_auditor_reads_events_trails_the_ledger_and_the_log_but_changes_nothing(
+    app: Flask, issued_tokens: dict[str, str], api: ApiCalls, rounds: RoundDriver
+):
+    driven = rounds.to("closed")
+    carla = signed_in(app, issued_tokens["auditor"])
+    events = carla.get(f"/console/rounds/{driven.round_id}/events?lang=en")
+    assert events.status_code == 200
+    assert events.text.count("official:anna") >= 5 and "official:bram" in events.text
+    assert "BudgetRound.TallyConfirmed" in events.text
+    trail = carla.get(f"/console/proposals/{driven.winners[0]}/trail")
+    assert trail.status_code == 200 and "Proposal.Completed" in trail.text
+    ledger = carla.get(f"/console/rounds/{driven.round_id}/ledger/xaf")
+    assert ledger.status_code == 200 and ledger.data.startswith(b"<?xml")
+    assert carla.get(f"/console/rounds/{driven.round_id}/ledger/pdf").status_code == 422
+    log = carla.get("/console/audit-export")
+    assert log.status_code == 200 and log.mimetype == "application/jsonl"
+    head = api.head()
+    for path in (f"/console/rounds/{driven.round_id}/money",
+                 f"/console/rounds/{driven.round_id}/decision"):
+        assert carla.get(path).status_code == 403
+    assert carla.post(f"/console/rounds/{driven.round_id}/close",
+                      {"destination": "x"}).status_code == 403
+    assert api.head() == head
+    anna = signed_in(app, issued_tokens["official"])
+    assert anna.get("/console/audit-export").status_code == 403  # the raw log: auditors only
