@@ -7,7 +7,7 @@ from flask_babel import gettext as _
 
 from domain.errors import NotFound
 from service.console.money import LEDGER_FORMAT_NAMES
-from service.console.rounds import read_round, round_crumbs
+from service.console.rounds import console_crumbs, read_round, round_crumbs
 from service.console.sign_in import signed_in, signed_in_principal
 from service.extension import runtime
 from service.pages import wording
@@ -15,6 +15,7 @@ from service.queries import audit, audit_log, proposals
 from service.queries.visibility import AUDIT_TRAIL_READERS, EVENT_LOG_READERS
 
 blp = Blueprint("console_audit", __name__, url_prefix="/console")
+CHECKPOINTS_SHOWN = 100
 
 
 @blp.get("/rounds/<id:round_id>/events")
@@ -49,6 +50,19 @@ def proposal_trail(proposal_id: str):
         "console/trail.html", proposal=proposal, round=budget_round, wording=wording,
         events=audit.proposal_audit_trail(runtime(), principal, proposal_id),
         crumbs=round_crumbs(budget_round, (proposal["title"], None)),
+    )
+
+
+@blp.get("/checkpoints")
+@signed_in(*AUDIT_TRAIL_READERS)
+def checkpoints():
+    """The signed checkpoints of the log, the key that signs them, and the proofs between them."""
+    principal = signed_in_principal()
+    signed = audit_log.checkpoints(runtime(), principal, limit=CHECKPOINTS_SHOWN)
+    return render_template(
+        "console/checkpoints.html", signed=signed, key=audit_log.public_key(runtime(), principal),
+        may_export=principal.role in EVENT_LOG_READERS,
+        crumbs=console_crumbs((_("Checkpoints"), None)),
     )
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from typing import Any
 
 from flask import Flask
@@ -170,6 +171,12 @@ def test_an_auditor_reads_events_trails_the_ledger_and_the_log_but_changes_nothi
     ledger = carla.get(f"/console/rounds/{driven.round_id}/ledger/xaf")
     assert ledger.status_code == 200 and ledger.data.startswith(b"<?xml")
     assert carla.get(f"/console/rounds/{driven.round_id}/ledger/pdf").status_code == 422
+    signed = carla.get("/console/checkpoints?lang=en")
+    assert signed.status_code == 200 and "Signed checkpoints of the log" in signed.text
+    proof = re.search(r'href="(/api/v1/audit/proofs/consistency\?[^"]+)"', signed.text)
+    assert proof, signed.text
+    answer = carla.get(proof.group(1).replace("&amp;", "&")).get_json()
+    assert answer["first"] < answer["second"] and answer["proof"]
     log = carla.get("/console/audit-export")
     assert log.status_code == 200 and log.mimetype == "application/jsonl"
     head = api.head()

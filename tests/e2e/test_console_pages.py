@@ -214,6 +214,9 @@ def test_two_officials_run_a_round_in_the_console(
     bram.open(f"/console/rounds/{round_id}/events")
     assert "official:demo-bram" in second_page.locator("table").first.inner_text()
     bram.check("console-events")
+    bram.open("/console/checkpoints")
+    bram.check("console-checkpoints")
+    second_page.go_back()
     second_page.get_by_role("link", name="Plan 0").first.click()
     bram.check("console-trail")
     bram.open(f"/console/rounds/{round_id}/money", status=403)
@@ -241,5 +244,8 @@ def test_two_officials_run_a_round_in_the_console(
         anna.open(path, lang="nl")
         assert anna.language == "nl"
         anna.check(name)
-    bram.open(f"/console/rounds/{round_id}/events", lang="nl")
-    bram.check("console-events")
+    for name, path in {"console-events": f"/console/rounds/{round_id}/events",
+                       "console-checkpoints": "/console/checkpoints",
+                       "console-trail": f"/console/proposals/{ids[0]}/trail"}.items():
+        bram.open(path, lang="nl")
+        bram.check(name)
