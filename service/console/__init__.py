@@ -12,20 +12,19 @@ from collections.abc import Mapping
 from typing import Any
 
 from flask import Flask, Response, request
-from flask_babel import lazy_gettext as _l
 
 from service.console.audit import blp as audit
 from service.console.money import blp as money
 from service.console.review import blp as review
 from service.console.rounds import blp as rounds
 from service.console.setup import blp as setup
-from service.console.sign_in import COOKIE_PATH, console_principal
+from service.console.sign_in import COOKIE_PATH, ROLE_NAMES, console_principal
 from service.console.sign_in import blp as sign_in
 from service.console.single_sign_on import init_app as init_single_sign_on
+from service.console.tokens import blp as tokens
 from service.console.voting import blp as voting
 
-CONSOLE_BLUEPRINTS = (sign_in, rounds, review, setup, voting, money, audit)
-ROLE_NAMES = {"official": _l("official"), "auditor": _l("auditor"), "admin": _l("administrator")}
+CONSOLE_BLUEPRINTS = (sign_in, rounds, review, setup, voting, money, audit, tokens)
 
 
 def in_console() -> bool:

@@ -34,6 +34,7 @@ from service.rate_limits import guards_secret
 blp = Blueprint("console_sign_in", __name__, url_prefix="/console")
 COOKIE = "buurtbudget_console"
 COOKIE_PATH = "/console"
+ROLE_NAMES = {"official": _l("official"), "auditor": _l("auditor"), "admin": _l("administrator")}
 # The app extension holding the OpenID Connect client, when single sign-on is configured.
 SINGLE_SIGN_ON = "console_oidc"
 

@@ -3,6 +3,7 @@ the server by signing out or by revoking the token; CSRF on the form; wrong toke
 towards the rate limit; roles see 403 pages, never a form that then fails. Both backends."""
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -112,3 +113,24 @@ def test_a_role_without_the_right_sees_403_before_any_form(
         # and posting the form anyway is refused the same way, with nothing written
         assert user.post("/console/municipalities", {
             "municipality-name": "Haarlem"}).status_code == 403
+
+
+def test_an_administrator_creates_a_token_that_signs_in_once_and_revokes_it(
+    app: Flask, issued_tokens: dict[str, str]
+):
+    dirk = signed_in(app, issued_tokens["admin"])
+    assert signed_in(app, issued_tokens["official"]).get("/console/tokens").status_code == 403
+    bad = dirk.post("/console/tokens?lang=en", {"name": "fenna de vries", "role": "official"})
+    assert bad.status_code == 422 and 'id="name-error"' in bad.text
+    made = dirk.post("/console/tokens?lang=en", {"name": "fenna", "role": "auditor"})
+    assert made.status_code == 200
+    token = re.search(r'id="new-token">([^<]+)<', made.text).group(1)
+    fenna = signed_in(app, token)
+    assert fenna.get("/console/checkpoints").status_code == 200  # an auditor
+    listed = dirk.get("/console/tokens?lang=en")
+    assert token not in listed.text  # shown once only
+    token_id = re.search(r'/console/tokens/([0-9a-f-]{36})/revoke"[^>]*>\s*'
+                         r'<input[^>]*>\s*<button[^>]*>Revoke the token of fenna', listed.text)
+    assert token_id, listed.text
+    assert dirk.post(f"/console/tokens/{token_id.group(1)}/revoke").status_code == 303
+    assert fenna.get("/console").status_code == 302

@@ -5,7 +5,8 @@ set-up through review (with the keyboard only), voting codes, tally and confirma
 with four eyes (requested with the keyboard, the IBAN checked as it is typed), the bank
 statement, completion and closing, entirely in the console; an auditor then reads its events.
 The round's events equal those of the same round run through the JSON API. Every console page
-passes axe-core's WCAG 2.1 A/AA rules, in English along the way and in Dutch afterwards.
+passes axe-core's WCAG 2.1 A/AA rules, in English along the way and in Dutch afterwards; an
+administrator's token page too.
 """
 from __future__ import annotations
 
@@ -249,3 +250,11 @@ def test_two_officials_run_a_round_in_the_console(
                        "console-trail": f"/console/proposals/{ids[0]}/trail"}.items():
         bram.open(path, lang="nl")
         bram.check(name)
+
+    # an administrator manages the access tokens, in both languages
+    click(second_page, "Uitloggen")
+    sign_in_with_link(bram, site, "demo-admin")
+    for lang in ("en", "nl"):
+        bram.open("/console/tokens", lang=lang)
+        assert "demo-anna" in second_page.locator("table").inner_text()
+        bram.check("console-tokens")
