@@ -40,7 +40,7 @@ from service.iban import InvalidIban, bank_name, compact_iban
 from service.pages import wording
 from service.pages.language import money
 from service.pages.submit import EuroField
-from service.queries import ledger, payouts, proposals
+from service.queries import audit, ledger, payouts, proposals
 from service.reconciliation import reconcile_statement
 
 blp = Blueprint("console_money", __name__, url_prefix="/console")
@@ -114,12 +114,16 @@ def show_money(round_id: str, *, payout_form: PayoutForm | None = None,
     payout_form.proposal_id.choices = [
         SelectChoice(p["proposal_id"], p["title"]) for p in funded if p["status"] == "funded"]
     close_form = close_form or CloseForm(formdata=None)
+    closing = next((e for e in audit.round_audit_trail(runtime(), principal, round_id)
+                    if e["event_type"] == "Closed"), None) if budget_round["phase"] == "closed" \
+        else None
     return render_template(
         "console/money.html", round=budget_round, winners=funded, wording=wording,
         payouts=payouts.list_payouts(runtime(), principal, round_id),
         payout_form=payout_form, close_form=close_form, statement_form=StatementForm(),
         reason_form=ReasonForm(formdata=None), paid_form=PaidForm(formdata=None),
         report=report, kind_names=KIND_NAMES, ledger_formats=LEDGER_FORMAT_NAMES,
+        closing=closing,
         errors=form_errors(payout_form) + form_errors(close_form),
         crumbs=round_crumbs(budget_round, (_("Money"), None)),
     ), status

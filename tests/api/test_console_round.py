@@ -85,6 +85,7 @@ def through_the_console(app: Flask, api: ApiCalls, tokens: dict[str, str],
         ok(anna, f"/console/proposals/{proposal_id}/complete", {"report": script.REPORT})
     closed = ok(anna, f"{page}/close", {"destination": script.DESTINATION})
     assert "This round is closed" in closed.text
+    assert f"the unspent money went to {script.DESTINATION}" in closed.text
 
     ledger = anna.get(f"{page}/ledger/csv")
     assert ledger.status_code == 200 and "attachment" in ledger.headers["Content-Disposition"]
