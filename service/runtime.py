@@ -20,7 +20,7 @@ from service.checkpoints import signer_of
 from service.config import secret_key_of, storage_of
 from service.event_store import EventStore, TransactionWriter
 from service.merkle_store import MerkleLeafWriter
-from service.token_store import token_metadata
+from service.console_sessions import token_metadata  # the tokens and their console sessions
 
 
 class Runtime:

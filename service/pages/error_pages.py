@@ -22,6 +22,8 @@ from service.pages.security import JSON_PREFIXES
 
 log = logging.getLogger(__name__)
 EXPLAINED = {
+    403: (_l("Not allowed"), _l("Your role does not allow this. Ask an official with the "
+                                "right role, or sign in with another account.")),
     404: (_l("Page not found"), _l("There is no page at this address. It may have been "
                                    "mistyped, or the item is not public.")),
     429: (_l("Too many attempts"), _l("You have tried too often in a short time. Please wait "
