@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+from typing import Any, NamedTuple
 from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.domain import Aggregate, event
 
 from domain.budget_round import BudgetRound
-from domain.errors import Conflict
+from domain.errors import Conflict, Forbidden
 from domain.event_topics import keep_module_path_topics
 
 BALLOT_NAMESPACE = uuid5(NAMESPACE_URL, "https://buurtbudget.nl/ballot")
@@ -30,10 +31,50 @@ def ballot_id_for(round_id: UUID, code_hash: str) -> UUID:
 CANONICAL_JSON = json.JSONEncoder(sort_keys=True, separators=(",", ":"))
 
 
+RECEIPT_SCHEME = "buurtbudget-receipt/2"
+
+
 def receipt_for(ballot_id: UUID, version: int, choices: dict[str, int]) -> str:
-    """A digest a voter keeps to check that exactly this ballot version was counted."""
+    """The receipt of a ballot cast before receipts had a nonce (Cast version 1).
+
+    It hashes the ballot's id, which derives from a server key, so a voter cannot recompute it;
+    ballots cast since carry a nonce instead (`voter_receipt`).
+    """
     line = f"{ballot_id}:{version}:{CANONICAL_JSON.encode(choices)}"
     return hashlib.sha256(line.encode()).hexdigest()
+
+
+def voter_receipt(round_id: UUID | str, choices: dict[str, int], nonce: str) -> str:
+    """A receipt anyone can recompute from what it commits to (docs/privacy.md):
+
+    SHA-256 of the lines `buurtbudget-receipt/2`, the round id, the choices as canonical JSON
+    (keys sorted, no spaces) and the ballot's random nonce, joined by newlines, as hex.
+    """
+    text = "\n".join((RECEIPT_SCHEME, str(round_id), CANONICAL_JSON.encode(choices), nonce))
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def receipt_of_cast(ballot_id: UUID, version: int, event: Any) -> str:
+    """The receipt of a stored cast, of either version."""
+    if event.nonce is None:
+        return receipt_for(ballot_id, version, event.choices)
+    return voter_receipt(event.round_id, event.choices, event.nonce)
+
+
+class CountedBallot(NamedTuple):
+    """The version of a ballot that counts: its number, its choices and its receipt."""
+
+    version: int
+    choices: dict[str, int]
+    receipt: str
+
+
+def counted(cast: Any) -> CountedBallot:
+    """A stored cast as the ballot version that counts."""
+    return CountedBallot(
+        cast.originator_version, dict(cast.choices),
+        receipt_of_cast(cast.originator_id, cast.originator_version, cast),
+    )
 
 
 def counts_in_tally(cast_position: int, voting_closed_position: int | None) -> bool:
@@ -62,18 +103,56 @@ class Ballot(Aggregate):
         self.round_id = round_id
         self.choices: dict[str, int] | None = None
 
-    def cast(self, *, budget_round: BudgetRound, choices: dict[str, int]) -> str:
-        """Cast (or replace) the ballot while voting is open; returns the voter's receipt."""
+    voided = False
+
+    def cast(self, *, budget_round: BudgetRound, choices: dict[str, int], nonce: str) -> str:
+        """Cast (or replace) the ballot while voting is open; returns the voter's receipt.
+
+        `nonce` is fresh randomness for this version, shown to the voter with the receipt.
+        """
         if budget_round.id != self.round_id:
             raise Conflict("this voting code belongs to another round")
+        if self.voided:
+            raise Forbidden("this voting code was replaced by a new letter and is no longer valid")
         budget_round.check_accepts_ballots()
         budget_round.settings.check_ballot(budget_round.ballot_costs, choices)
-        self._cast(round_id=self.round_id, choices=dict(choices))
-        return receipt_for(self.id, self.version, self.choices or {})
+        self._cast(round_id=self.round_id, choices=dict(choices), nonce=nonce)
+        return voter_receipt(self.round_id, self.choices or {}, nonce)
 
-    @event("Cast", topic="buurtbudget/Ballot.Cast")
-    def _cast(self, *, round_id: UUID, choices: dict[str, int]) -> None:
+    class Cast(Aggregate.Event):
+        """The ballot was cast or replaced.
+
+        Version 2 added `nonce`, the randomness of the voter's receipt; casts stored as version 1
+        read as `nonce` None and keep their old receipt.
+        """
+
+        TOPIC = "buurtbudget/Ballot.Cast"
+        class_version = 2
+
+        round_id: UUID
+        choices: dict[str, int]
+        nonce: str | None
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            state["nonce"] = None
+
+    @event(Cast)
+    def _cast(self, *, round_id: UUID, choices: dict[str, int], nonce: str | None) -> None:
         self.choices = choices
+        self.nonce = nonce
+
+    def void(self, *, reason: str, actor: str) -> None:
+        """Withdraw the code of a lost letter; a code that has voted cannot be withdrawn."""
+        if self.voided:
+            raise Conflict("this code was already replaced")
+        if self.choices is not None:
+            raise Conflict("the code of this letter has already been used to vote; it stays valid")
+        self._voided(reason=reason, actor=actor)
+
+    @event("Voided", topic="buurtbudget/Ballot.Voided")
+    def _voided(self, *, reason: str, actor: str) -> None:
+        self.voided = True
 
 
 keep_module_path_topics(Ballot, "domain.ballot:Ballot", (

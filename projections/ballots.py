@@ -9,7 +9,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from domain.ballot import Ballot, counts_in_tally, receipt_for
+from domain.ballot import Ballot, counts_in_tally, receipt_of_cast
 from domain.budget_round import BudgetRound
 from projections.tracking import (
     KEYS_PER_SELECT, Batch, ReadModel, bulk_insert, handles, metadata,
@@ -23,6 +23,11 @@ ballots = sa.Table(
     sa.Column("version", sa.Integer, nullable=False),
     sa.Column("receipt", sa.Text, nullable=False),
     sa.Column("cast_at", sa.Text, nullable=False),
+    # The receipt's randomness (None for casts stored before receipts had one), and where the
+    # cast is in the log: published once voting closed, so a voter can check the receipt and ask
+    # for the cast's inclusion proof.
+    sa.Column("nonce", sa.Text),
+    sa.Column("position", sa.BigInteger),
 )
 
 ballot_choices = sa.Table(
@@ -45,13 +50,23 @@ closed_ballot_boxes = sa.Table(
 )
 
 
+# Who may vote in a round, and how many residents got a code from a register: turnout's base.
+electorates = sa.Table(
+    "rm_electorates",
+    metadata,
+    sa.Column("round_id", sa.Text, primary_key=True),
+    sa.Column("rules", sa.JSON),
+    sa.Column("eligible", sa.Integer, nullable=False),
+)
+
+
 # Version 1 of a ballot is its issue; version 2 its first cast.
 FIRST_CAST_VERSION = 2
 
 
 class BallotsProjection(ReadModel):
     name = "ballots"
-    tables = (ballots, ballot_choices, closed_ballot_boxes)
+    tables = (ballots, ballot_choices, closed_ballot_boxes, electorates)
 
     def prepare(self, batch: Batch, events: Sequence[tuple[int, Any]]) -> None:
         casts = [event for _position, event in events if isinstance(event, Ballot.Cast)]
@@ -60,6 +75,29 @@ class BallotsProjection(ReadModel):
             if event.originator_version > FIRST_CAST_VERSION
         )
         batch.rows(closed_ballot_boxes).preload({str(event.round_id) for event in casts})
+
+    def _change_electorate(self, batch: Batch, round_id: str, **values: Any) -> dict[str, Any]:
+        rows = batch.rows(electorates)
+        row = rows.get(round_id)
+        if row is None:
+            row = {"round_id": round_id, "rules": None, "eligible": 0}
+            rows.insert(row)
+        rows.update(round_id, **values)
+        return row
+
+    @handles(BudgetRound.EligibilitySet)  # type: ignore[attr-defined]
+    def on_eligibility_set(self, batch: Batch, event: Any, position: int) -> None:
+        self._change_electorate(batch, str(event.originator_id), rules={
+            "minimum_age": event.minimum_age, "reference_date": event.reference_date,
+            "postcodes": list(event.postcodes),
+        })
+
+    @handles(BudgetRound.RegisterImported)  # type: ignore[attr-defined]
+    def on_register_imported(self, batch: Batch, event: Any, position: int) -> None:
+        round_id = str(event.originator_id)
+        current = batch.rows(electorates).get(round_id)
+        eligible = (current["eligible"] if current else 0) + event.enrolled
+        self._change_electorate(batch, round_id, eligible=eligible)
 
     @handles(BudgetRound.VotingClosed)  # type: ignore[attr-defined]
     def on_voting_closed(self, batch: Batch, event: Any, position: int) -> None:
@@ -78,8 +116,10 @@ class BallotsProjection(ReadModel):
         values = {
             "round_id": round_id,
             "version": event.originator_version,
-            "receipt": receipt_for(event.originator_id, event.originator_version, event.choices),
+            "receipt": receipt_of_cast(event.originator_id, event.originator_version, event),
             "cast_at": event.timestamp.isoformat(),
+            "nonce": event.nonce,
+            "position": position,
         }
         # A ballot's first cast has no row to replace, so it needs no lookup: most casts are
         # first casts, and a rebuild writes them all.
@@ -125,10 +165,48 @@ def turnout(conn: sa.Connection, round_id: str) -> int:
     ).scalar_one()
 
 
+def electorate(conn: sa.Connection, round_id: str) -> dict[str, Any] | None:
+    row = conn.execute(
+        sa.select(electorates).where(electorates.c.round_id == round_id)
+    ).mappings().first()
+    return None if row is None else dict(row)
+
+
 def receipts(conn: sa.Connection, round_id: str) -> list[str]:
     """The receipts of the ballot versions that count, sorted: a voter finds theirs here."""
     query = sa.select(ballots.c.receipt).where(ballots.c.round_id == round_id).order_by(ballots.c.receipt)
     return list(conn.execute(query).scalars())
+
+
+def published_ballots(
+    conn: sa.Connection, round_id: str, *, after: str = "", limit: int = 1000,
+    receipt: str | None = None,
+) -> list[dict[str, Any]]:
+    """The counted ballot versions by receipt (or the one with `receipt`), with their choices:
+    anonymous, in receipt order."""
+    query = (
+        sa.select(ballots.c.ballot_id, ballots.c.receipt, ballots.c.nonce, ballots.c.position)
+        .where(ballots.c.round_id == round_id, ballots.c.receipt > after)
+        .order_by(ballots.c.receipt).limit(limit)
+    )
+    if receipt is not None:
+        query = query.where(ballots.c.receipt == receipt)
+    rows = conn.execute(query).all()
+    ids = [row.ballot_id for row in rows]
+    choices: dict[str, dict[str, int]] = {ballot_id: {} for ballot_id in ids}
+    for start in range(0, len(ids), KEYS_PER_SELECT):
+        chosen = conn.execute(
+            sa.select(ballot_choices.c.ballot_id, ballot_choices.c.proposal_id,
+                      ballot_choices.c.points)
+            .where(ballot_choices.c.ballot_id.in_(ids[start:start + KEYS_PER_SELECT]))
+        )
+        for ballot_id, proposal_id, points in chosen:
+            choices[ballot_id][proposal_id] = points
+    return [
+        {"receipt": row.receipt, "nonce": row.nonce, "position": row.position,
+         "choices": choices[row.ballot_id]}
+        for row in rows
+    ]
 
 
 def ballot_of(conn: sa.Connection, ballot_id: str) -> dict[str, Any] | None:

@@ -145,7 +145,7 @@ def _entry_line(entry: tuple[Any, Any], sealed: set[UUID]) -> dict[str, Any]:
         line["kind"] = "missing"
         return line
     state = json.loads(event.state)
-    if event.topic in BALLOT_TOPICS and _round_of(state) in sealed and leaf is not None:
+    if event.topic in BALLOT_TOPICS and round_of_ballot(state) in sealed and leaf is not None:
         line["kind"] = "sealed"
         line["topic"] = event.topic
         return line
@@ -155,7 +155,8 @@ def _entry_line(entry: tuple[Any, Any], sealed: set[UUID]) -> dict[str, Any]:
     return line
 
 
-def _round_of(state: dict[str, Any]) -> UUID | None:
+def round_of_ballot(state: dict[str, Any]) -> UUID | None:
+    """The round of a stored ballot event, from its body as stored."""
     value = state.get("round_id")
     if isinstance(value, dict):
         value = value.get("_data_")
