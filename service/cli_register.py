@@ -10,6 +10,7 @@ import click
 
 from domain.errors import BudgetError
 from service.principal import Principal
+from service.receipt_check import check_receipt
 from service.voter_register import import_register
 from service.voting_letters import vote_url, write_letters
 
@@ -109,3 +110,21 @@ def register_reissue(state: Any, round_id: UUID, official: str, person_key: str,
     except BudgetError as error:
         raise _fail(error) from None
     click.echo(f"new code: {code}\nvote at: {vote_url(base_url, str(round_id))}")
+
+
+@click.command("check-receipt")
+@click.option("--url", required=True, help="the service, e.g. https://stem.example.nl")
+@click.option("--round", "round_id", required=True, callback=_round, help="round id")
+@click.option("--receipt", required=True, help="the receipt you were shown when you voted")
+@click.option("--verifier-key", help="the log's key as the municipality publishes it")
+def check_receipt_command(url: str, round_id: UUID, receipt: str, verifier_key: str | None) -> None:
+    """Check, as a voter, that your ballot was counted as cast (exit 1 if not)."""
+    check = check_receipt(url, str(round_id), "".join(receipt.split()).lower(),
+                          verifier_key=verifier_key)
+    if check.ok:
+        click.echo(f"counted as cast: {json.dumps(check.choices, sort_keys=True)} "
+                   f"(in the signed log of {check.tree_size} entries)")
+        return
+    for finding in check.findings:
+        click.echo(f"NOT OK: {finding}", err=True)
+    raise SystemExit(1)

@@ -24,9 +24,10 @@ def get_own_ballot(rt: Runtime, resident: Principal, round_id: str) -> dict[str,
         row = ballots.ballot_of(conn, str(ballot_id))
     if row is None:
         return {"round_id": round_id, "cast": False, "ballot_version": None, "receipt": None,
-                "choices": {}, "cast_at": None}
+                "nonce": None, "choices": {}, "cast_at": None}
     return {"round_id": round_id, "cast": True, "ballot_version": row["version"] - 1,
-            "receipt": row["receipt"], "choices": row["choices"], "cast_at": row["cast_at"]}
+            "receipt": row["receipt"], "nonce": row["nonce"], "choices": row["choices"],
+            "cast_at": row["cast_at"]}
 
 
 def list_receipts(rt: Runtime, principal: Principal, round_id: str) -> dict[str, Any]:
@@ -92,12 +93,14 @@ def published_ballot(rt: Runtime, principal: Principal, round_id: str, receipt: 
     if not found:
         raise NotFound("no counted ballot has this receipt")
     item = found[0]
-    (notification,) = rt.application.recorder.select_notifications(
-        start=item["position"], limit=1
-    )
-    event = canonical_document(
-        notification.topic, notification.originator_id, notification.originator_version,
-        json.loads(notification.state),
-    )
+    event = None
+    if item["position"] is not None:  # None: a read model row from before positions were kept
+        (notification,) = rt.application.recorder.select_notifications(
+            start=item["position"], limit=1
+        )
+        event = canonical_document(
+            notification.topic, notification.originator_id, notification.originator_version,
+            json.loads(notification.state),
+        )
     scheme = RECEIPT_SCHEME if item["nonce"] is not None else "buurtbudget-receipt/1"
     return {"round_id": round_id, **item, "scheme": scheme, "event": event}
