@@ -10,6 +10,8 @@ from domain.canonical_event import canonical_document
 from domain.errors import Conflict, NotFound
 from domain.round_result import ballot_digest
 from projections import ballots
+from service import checkpoints
+from service.merkle_store import leaf_at_notification
 from service.principal import RESIDENT_ROLE, Principal
 from service.queries import visibility
 from service.queries.rounds import round_in
@@ -104,3 +106,17 @@ def published_ballot(rt: Runtime, principal: Principal, round_id: str, receipt: 
         )
     scheme = RECEIPT_SCHEME if item["nonce"] is not None else "buurtbudget-receipt/1"
     return {"round_id": round_id, **item, "scheme": scheme, "event": event}
+
+
+def checkpoint_covering(
+    rt: Runtime, principal: Principal, published: dict[str, Any]
+) -> dict[str, Any] | None:
+    """The latest signed checkpoint, if it covers a published ballot's cast (its proof's size)."""
+    if published.get("position") is None:
+        return None
+    with rt.engine.connect() as conn:
+        found = leaf_at_notification(conn, published["position"])
+        latest = checkpoints.latest_checkpoint(conn)
+    if found is None or latest is None or latest["tree_size"] <= found[0]:
+        return None
+    return {"id": latest["id"], "tree_size": latest["tree_size"]}
