@@ -104,26 +104,35 @@ class Ballot(Aggregate):
         self.choices: dict[str, int] | None = None
 
     voided = False
+    paper_batch: str | None = None
 
-    def cast(self, *, budget_round: BudgetRound, choices: dict[str, int], nonce: str) -> str:
+    def cast(
+        self, *, budget_round: BudgetRound, choices: dict[str, int], nonce: str,
+        paper_batch: str | None = None,
+    ) -> str:
         """Cast (or replace) the ballot while voting is open; returns the voter's receipt.
 
         `nonce` is fresh randomness for this version, shown to the voter with the receipt.
+        `paper_batch` names the confirmed batch of a paper ballot: its code is then used up.
         """
         if budget_round.id != self.round_id:
             raise Conflict("this voting code belongs to another round")
         if self.voided:
             raise Forbidden("this voting code was replaced by a new letter and is no longer valid")
+        if self.paper_batch is not None:
+            raise Forbidden("this voting code was used on a paper ballot")
         budget_round.check_accepts_ballots()
         budget_round.settings.check_ballot(budget_round.ballot_costs, choices)
-        self._cast(round_id=self.round_id, choices=dict(choices), nonce=nonce)
+        self._cast(round_id=self.round_id, choices=dict(choices), nonce=nonce,
+                   paper_batch=paper_batch)
         return voter_receipt(self.round_id, self.choices or {}, nonce)
 
     class Cast(Aggregate.Event):
         """The ballot was cast or replaced.
 
-        Version 2 added `nonce`, the randomness of the voter's receipt; casts stored as version 1
-        read as `nonce` None and keep their old receipt.
+        Version 2 added `nonce`, the randomness of the voter's receipt, and `paper_batch`, the
+        batch of a paper ballot; casts stored as version 1 read as both None (cast online, with
+        the old receipt).
         """
 
         TOPIC = "buurtbudget/Ballot.Cast"
@@ -132,15 +141,21 @@ class Ballot(Aggregate):
         round_id: UUID
         choices: dict[str, int]
         nonce: str | None
+        paper_batch: str | None
 
         @staticmethod
         def upcast_v1_v2(state: dict[str, Any]) -> None:
             state["nonce"] = None
+            state["paper_batch"] = None
 
     @event(Cast)
-    def _cast(self, *, round_id: UUID, choices: dict[str, int], nonce: str | None) -> None:
+    def _cast(
+        self, *, round_id: UUID, choices: dict[str, int], nonce: str | None,
+        paper_batch: str | None,
+    ) -> None:
         self.choices = choices
         self.nonce = nonce
+        self.paper_batch = paper_batch
 
     def void(self, *, reason: str, actor: str) -> None:
         """Withdraw the code of a lost letter; a code that has voted cannot be withdrawn."""

@@ -332,6 +332,7 @@ class BudgetRound(Aggregate):
     # Rounds opened before registers existed have neither rules nor enrolled voters.
     eligibility: dict[str, Any] | None = None
     eligible = 0
+    paper_ballots = 0
 
     def set_eligibility(self, *, rules: dict[str, Any], actor: str) -> None:
         """Who may vote: fixed once a register has been turned into codes."""
@@ -371,6 +372,17 @@ class BudgetRound(Aggregate):
     def _register_imported(self, *, batch_id: str, enrolled: int, actor: str) -> None:
         self.eligible += enrolled
         self.codes_issued += enrolled
+
+    def count_paper_ballots(self, *, batch_id: str, count: int, actor: str) -> None:
+        """Record that a confirmed batch of paper ballots was cast (in the same transaction)."""
+        self.check_accepts_ballots()
+        self._paper_ballots_counted(batch_id=batch_id, count=count, actor=actor)
+
+    @event("PaperBallotsCounted", topic="buurtbudget/BudgetRound.PaperBallotsCounted")
+    def _paper_ballots_counted(self, *, batch_id: str, count: int, actor: str) -> None:
+        # Written with the ballots, so that closing the vote and counting a batch are ordered by
+        # the round's own version: a batch confirmed as voting closes is refused, not lost.
+        self.paper_ballots += count
 
     def check_accepts_ballots(self) -> None:
         if self.phase != "voting":

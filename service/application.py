@@ -20,6 +20,7 @@ from domain.budget_round import BudgetRound
 from domain.errors import Conflict, Forbidden, NotFound, RuleViolation
 from domain.municipality import Municipality
 from domain.neighbourhood import Neighbourhood
+from domain.paper_ballots import PaperBatch
 from domain.proposal import Proposal
 from domain.round_result import comparable, count_round
 from domain.voter import Voter, voter_id_for
@@ -401,6 +402,90 @@ class BuurtbudgetApplication(Application[UUID]):
             return code
 
         return self._retrying(command)
+
+    # -- paper ballots ----------------------------------------------------------------------
+
+    def enter_paper_ballots(
+        self, round_id: UUID, ballots: list[dict[str, Any]], *, actor: str
+    ) -> UUID:
+        """Record a batch of paper ballots, each with a `code` or a `serial` and its `choices`.
+
+        Every ballot is checked now (the rules of the round, a code issued and not used, a serial
+        not used, nothing twice in the batch); none counts before another official confirms.
+        """
+        budget_round = self.get_round(round_id)
+        budget_round.check_accepts_ballots()
+        entries, seen = [], set()
+        for number, paper in enumerate(ballots, start=1):
+            where = f"ballot {number}"
+            try:
+                budget_round.settings.check_ballot(budget_round.ballot_costs, paper["choices"])
+            except RuleViolation as error:
+                raise RuleViolation(f"{where}: {error.message}", field="ballots") from None
+            if paper.get("code"):
+                try:
+                    ballot_id = self.ballot_id_of_code(round_id, paper["code"])
+                except Forbidden:
+                    raise RuleViolation(f"{where}: this code was not issued for the round",
+                                        field="ballots") from None
+                ballot = self._get(ballot_id, Ballot, "ballot")
+                if ballot.choices is not None or ballot.voided:
+                    raise Conflict(f"{where}: this code has already voted or was replaced")
+                entry = {"ballot_id": str(ballot_id)}
+            else:
+                serial_hash = self.keyed_hash("paper-serial", str(paper["serial"]).strip())
+                if ballot_id_for(round_id, serial_hash) in self.repository:
+                    raise Conflict(f"{where}: this paper-ballot serial was counted before")
+                entry = {"serial_hash": serial_hash}
+            key = next(iter(entry.values()))
+            if key in seen:
+                raise RuleViolation(f"{where}: the same code or serial twice", field="ballots")
+            seen.add(key)
+            entries.append({**entry, "choices": dict(paper["choices"])})
+        batch = PaperBatch.enter(round_id=round_id, entries=entries, actor=actor)
+        self.save(batch)
+        return batch.id
+
+    def confirm_paper_ballots(self, round_id: UUID, batch_id: UUID, *, actor: str) -> int:
+        """A second official confirms a batch: each of its ballots is cast and counts."""
+
+        def command() -> int:
+            batch = self._paper_batch(round_id, batch_id)
+            batch.confirm(actor=actor)
+            budget_round = self.get_round(round_id)
+            ballots = []
+            for entry in batch.entries:
+                if "ballot_id" in entry:
+                    ballot = self._get(UUID(entry["ballot_id"]), Ballot, "ballot")
+                    if ballot.choices is not None:
+                        raise Conflict("a code of this batch has voted since; discard the batch")
+                else:
+                    ballot = Ballot.issue(round_id=round_id, code_hash=entry["serial_hash"])
+                ballot.cast(budget_round=budget_round, choices=entry["choices"],
+                            nonce=secrets.token_hex(16), paper_batch=str(batch_id))
+                ballots.append(ballot)
+            budget_round.count_paper_ballots(batch_id=str(batch_id), count=len(ballots),
+                                             actor=actor)
+            self.save(budget_round, batch, *ballots)
+            return len(ballots)
+
+        return self._retrying(command)
+
+    def discard_paper_ballots(
+        self, round_id: UUID, batch_id: UUID, *, reason: str, actor: str
+    ) -> None:
+        def command() -> None:
+            batch = self._paper_batch(round_id, batch_id)
+            batch.discard(reason=reason, actor=actor)
+            self.save(batch)
+
+        self._retrying(command)
+
+    def _paper_batch(self, round_id: UUID, batch_id: UUID) -> PaperBatch:
+        batch = self._get(batch_id, PaperBatch, "paper ballot batch")
+        if batch.round_id != round_id:
+            raise NotFound(f"paper ballot batch {batch_id} not found")
+        return batch
 
     def _code_hash(self, code: str) -> str:
         return self.keyed_hash("voting-code", normalise_code(code))

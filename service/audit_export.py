@@ -20,6 +20,7 @@ import sqlalchemy as sa
 
 from domain.ballot import Ballot
 from domain.budget_round import BudgetRound
+from domain.paper_ballots import PaperBatch
 from domain.canonical_event import FORMAT as CANONICAL_EVENT_FORMAT
 from domain.canonical_event import canonical_document, canonical_json
 from domain.event_topics import topics_of
@@ -29,7 +30,11 @@ from service.merkle_store import leaves
 
 FORMAT = "buurtbudget-audit-export/1"
 PAGE = 2000
-BALLOT_TOPICS = set(topics_of(Ballot.Issued, Ballot.Cast))  # type: ignore[attr-defined]
+# Events that carry or reveal ballots; each names its round, and is sealed while it votes.
+BALLOT_TOPICS = set(topics_of(
+    Ballot.Issued, Ballot.Cast,  # type: ignore[attr-defined]
+    PaperBatch.Entered, PaperBatch.Confirmed, PaperBatch.Discarded,  # type: ignore[attr-defined]
+))
 VOTING_OPENED = topics_of(BudgetRound.VotingOpened)  # type: ignore[attr-defined]
 VOTING_CLOSED = topics_of(BudgetRound.VotingClosed)  # type: ignore[attr-defined]
 

@@ -24,7 +24,7 @@ from eventsourcing.persistence import (
 )
 
 # Every aggregate module, so that the stored topics of all their events resolve on replay.
-from domain import municipality, neighbourhood, proposal, voter  # noqa: F401
+from domain import municipality, neighbourhood, paper_ballots, proposal, voter  # noqa: F401
 from domain.ballot import Ballot, counted
 from domain.budget_round import BudgetRound
 from domain.canonical_event import canonical_parts

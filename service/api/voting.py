@@ -7,6 +7,7 @@ from flask.views import MethodView
 from marshmallow import ValidationError, fields, validate, validates_schema
 
 from domain.budget_round import MAX_CODES_PER_BATCH
+from domain.paper_ballots import MAX_BATCH as MAX_PAPER_BATCH
 from service.api.common import (
     MAX_CHOICES, MAX_POINTS, BEARER, Blueprint, Count, Id, StrictSchema, Text,
 )
@@ -204,3 +205,81 @@ class Receipt(MethodView):
     def get(self, round_id, receipt):
         """One counted ballot by its receipt, with the stored event its log leaf hashes."""
         return voting.published_ballot(runtime(), caller(), round_id, receipt)
+
+
+class PaperBallotIn(BallotIn):
+    """One paper ballot: the code from the letter it came with, or the serial on the paper."""
+
+    OPENAPI_RULES = {"allOf": [BallotIn.OPENAPI_RULES, {
+        "oneOf": [{"required": ["code"]}, {"required": ["serial"]}]
+    }]}
+
+    code = Text(validate=validate.Length(min=4, max=64))
+    serial = Text(validate=validate.Length(min=1, max=32),
+                  metadata={"description": "the paper-ballot serial of the round"})
+
+    @validates_schema
+    def one_source(self, data, **_kwargs):
+        if ("code" in data) == ("serial" in data):
+            raise ValidationError("give exactly one of code and serial", "_schema")
+
+
+class PaperBatchIn(StrictSchema):
+    ballots = fields.List(fields.Nested(PaperBallotIn), required=True,
+                          validate=validate.Length(min=1, max=MAX_PAPER_BATCH))
+
+
+class PaperBatchOut(StrictSchema):
+    round_id = fields.String()
+    batch_id = fields.String()
+    status = fields.String(metadata={"description": "entered, confirmed or discarded"})
+    ballots = fields.Integer()
+
+
+class DiscardIn(StrictSchema):
+    reason = Text(required=True, validate=validate.Length(min=1, max=500))
+
+
+@blp.route("/<id:round_id>/paper-batches")
+class PaperBatches(MethodView):
+    @requires("official")
+    @blp.arguments(PaperBatchIn)
+    @blp.response(201, PaperBatchOut)
+    @blp.doc(security=BEARER)
+    def post(self, data, round_id):
+        """Enter a batch of paper ballots (official); they count once another official confirms."""
+        papers = [{"code": paper.get("code"), "serial": paper.get("serial"),
+                   "choices": choices_of(paper)} for paper in data["ballots"]]
+        batch_id = runtime().application.enter_paper_ballots(
+            UUID(round_id), papers, actor=actor()
+        )
+        return {"round_id": round_id, "batch_id": str(batch_id), "status": "entered",
+                "ballots": len(papers)}
+
+
+@blp.route("/<id:round_id>/paper-batches/<id:batch_id>/confirm")
+class ConfirmPaperBatch(MethodView):
+    @requires("official")
+    @blp.response(200, PaperBatchOut)
+    @blp.doc(security=BEARER)
+    def post(self, round_id, batch_id):
+        """Confirm a batch another official entered: its ballots are cast and count."""
+        count = runtime().application.confirm_paper_ballots(
+            UUID(round_id), UUID(batch_id), actor=actor()
+        )
+        return {"round_id": round_id, "batch_id": batch_id, "status": "confirmed",
+                "ballots": count}
+
+
+@blp.route("/<id:round_id>/paper-batches/<id:batch_id>/discard")
+class DiscardPaperBatch(MethodView):
+    @requires("official")
+    @blp.arguments(DiscardIn)
+    @blp.response(200, PaperBatchOut)
+    @blp.doc(security=BEARER)
+    def post(self, data, round_id, batch_id):
+        """Discard a batch entered wrongly; its codes and serials stay unused."""
+        runtime().application.discard_paper_ballots(
+            UUID(round_id), UUID(batch_id), reason=data["reason"], actor=actor()
+        )
+        return {"round_id": round_id, "batch_id": batch_id, "status": "discarded", "ballots": 0}

@@ -35,11 +35,12 @@ from domain.event_topics import stored_event_classes, stored_topics, topics_of
 from domain.municipality import Municipality
 from domain.neighbourhood import Neighbourhood
 from domain.proposal import Proposal
+from domain.paper_ballots import PaperBatch
 from domain.voter import Voter
 from tests.unit.given_when_then import replay
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "events.md"
-AGGREGATES = (Municipality, Neighbourhood, BudgetRound, Proposal, Ballot, Voter)
+AGGREGATES = (Municipality, Neighbourhood, BudgetRound, Proposal, Ballot, Voter, PaperBatch)
 # Fields the library stores with every event (and, in an aggregate's first event, its topic).
 ENVELOPE = ("originator_id", "originator_version", "timestamp", "originator_topic")
 
@@ -50,6 +51,7 @@ AGGREGATE_TOPICS = {
     "buurtbudget/Proposal": Proposal,
     "buurtbudget/Ballot": Ballot,
     "buurtbudget/Voter": Voter,
+    "buurtbudget/PaperBatch": PaperBatch,
 }
 
 # topic -> (class_version, fields in stored order as "name: type")
@@ -129,7 +131,8 @@ STORED_EVENTS: dict[str, tuple[int, tuple[str, ...]]] = {
     "buurtbudget/Proposal.Completed": (1, ("report: str", "unspent: int", "actor: str")),
     "buurtbudget/Ballot.Issued": (1, ("round_id: UUID",)),
     "buurtbudget/Ballot.Cast": (
-        2, ("round_id: UUID", "choices: dict[str, int]", "nonce: str | None"),
+        2, ("round_id: UUID", "choices: dict[str, int]", "nonce: str | None",
+            "paper_batch: str | None"),
     ),
     "buurtbudget/Ballot.Voided": (1, ("reason: str", "actor: str")),
     "buurtbudget/BudgetRound.EligibilitySet": (1, (
@@ -140,6 +143,14 @@ STORED_EVENTS: dict[str, tuple[int, tuple[str, ...]]] = {
     ),
     "buurtbudget/Voter.Enrolled": (1, ("round_id: UUID", "batch_id: str", "ballot_seal: str")),
     "buurtbudget/Voter.CodeReissued": (1, ("ballot_seal: str", "reason: str", "actor: str")),
+    "buurtbudget/BudgetRound.PaperBallotsCounted": (
+        1, ("batch_id: str", "count: int", "actor: str"),
+    ),
+    "buurtbudget/PaperBatch.Entered": (
+        1, ("round_id: UUID", "entries: list[dict[str, Any]]", "actor: str"),
+    ),
+    "buurtbudget/PaperBatch.Confirmed": (1, ("round_id: UUID", "actor: str")),
+    "buurtbudget/PaperBatch.Discarded": (1, ("round_id: UUID", "reason: str", "actor: str")),
 }
 
 # The module-path topics of logs written before topics were explicit -> today's topic.
@@ -274,8 +285,12 @@ SINCE_EXPLICIT_TOPICS = {
     "buurtbudget/Ballot.Voided",
     "buurtbudget/Voter.Enrolled",
     "buurtbudget/Voter.CodeReissued",
+    "buurtbudget/BudgetRound.PaperBallotsCounted",
+    "buurtbudget/PaperBatch.Entered",
+    "buurtbudget/PaperBatch.Confirmed",
+    "buurtbudget/PaperBatch.Discarded",
 }
-SINCE_EXPLICIT_AGGREGATES = {"buurtbudget/Voter"}
+SINCE_EXPLICIT_AGGREGATES = {"buurtbudget/Voter", "buurtbudget/PaperBatch"}
 
 
 def test_the_module_path_topics_of_older_logs_resolve_to_the_same_classes():
