@@ -21,6 +21,11 @@ from service.voter_register import LETTER_FIELDS
 
 MAIL_MERGE_COLUMNS = (*LETTER_FIELDS, "voting_code", "vote_url")
 QR_SIZE = 40 * mm
+LETTER_TEXT = (
+    "U mag meebeslissen over de plannen voor uw buurt. Stem op de website hieronder",
+    "met deze persoonlijke code. Uw stem is geheim: de code is niet aan uw naam gekoppeld.",
+    "Your personal voting code; vote at the address below (also in English).",
+)
 
 
 def vote_url(base_url: str, round_id: str) -> str:
@@ -75,36 +80,29 @@ def write_letters_pdf(
     canvas.setAuthor(sender)
     width, height = A4
     qr = segno.make(url, error="m")
-    # The QR code is the same on every letter: drawn once, placed on each page by reference.
-    canvas.beginForm("vote-url-qr")
-    _draw_qr(canvas, [[bool(module) for module in row] for row in qr.matrix], 0, 0, QR_SIZE)
+    # Everything but the address and the code is the same on every letter: drawn once as a
+    # form and placed on each page by reference, so a page adds only what is its own.
+    canvas.beginForm("letter")
+    canvas.setFont("Helvetica", 8)
+    canvas.drawString(20 * mm, height - 45 * mm, sender)
+    canvas.setFont("Helvetica-Bold", 14)
+    canvas.drawString(20 * mm, height - 100 * mm, f"Uw stemcode voor {round_title}")
+    canvas.setFont("Helvetica", 11)
+    for number, line in enumerate(LETTER_TEXT):
+        canvas.drawString(20 * mm, height - (110 + 5.5 * number) * mm, line)
+    canvas.drawString(20 * mm, height - 152 * mm, "Stemmen / vote:")
+    canvas.drawString(20 * mm, height - 158 * mm, url)
+    _draw_qr(canvas, [[bool(module) for module in row] for row in qr.matrix],
+             width - 20 * mm - QR_SIZE, height - 165 * mm, QR_SIZE)
     canvas.endForm()
     pages = 0
     for letter in letters:
-        canvas.setFont("Helvetica", 8)
-        canvas.drawString(20 * mm, height - 45 * mm, sender)
+        canvas.doForm("letter")
         canvas.setFont("Helvetica", 11)
         for number, line in enumerate(address_lines(letter)):
             canvas.drawString(20 * mm, height - (52 + 5.5 * number) * mm, line)
-        canvas.setFont("Helvetica-Bold", 14)
-        canvas.drawString(20 * mm, height - 100 * mm, f"Uw stemcode voor {round_title}")
-        canvas.setFont("Helvetica", 11)
-        body = [
-            "U mag meebeslissen over de plannen voor uw buurt. Stem op de website hieronder",
-            "met deze persoonlijke code. Uw stem is geheim: de code is niet aan uw naam gekoppeld.",
-            "Your personal voting code; vote at the address below (also in English).",
-        ]
-        for number, line in enumerate(body):
-            canvas.drawString(20 * mm, height - (110 + 5.5 * number) * mm, line)
         canvas.setFont("Courier-Bold", 22)
         canvas.drawString(20 * mm, height - 140 * mm, letter["code"])
-        canvas.setFont("Helvetica", 11)
-        canvas.drawString(20 * mm, height - 152 * mm, "Stemmen / vote:")
-        canvas.drawString(20 * mm, height - 158 * mm, url)
-        canvas.saveState()
-        canvas.translate(width - 20 * mm - QR_SIZE, height - 165 * mm)
-        canvas.doForm("vote-url-qr")
-        canvas.restoreState()
         canvas.showPage()
         pages += 1
     if not pages:
