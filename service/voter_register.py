@@ -186,8 +186,8 @@ def _stage(
     if missing:
         raise RegisterInvalid(
             f"missing column(s): {', '.join(missing)}", field="register",
-            details=[f"line 1: missing column(s) {', '.join(missing)}; the columns are "
-                     f"{', '.join(COLUMNS)}"],
+            details=[(f"line 1: missing column(s) {', '.join(missing)}; the columns are "
+                      f"{', '.join(COLUMNS)}")],
         )
     index = {name: names.index(name) for name in COLUMNS if name in names}
     ranges = rules.ranges()

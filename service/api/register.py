@@ -8,8 +8,8 @@ from uuid import UUID
 
 from flask import Response, request
 from flask.views import MethodView
-from werkzeug.wsgi import wrap_file
 from marshmallow import fields, validate
+from werkzeug.wsgi import wrap_file
 
 from domain.eligibility import MAX_AREA_ENTRIES, MAX_MINIMUM_AGE
 from domain.errors import RuleViolation
@@ -93,7 +93,7 @@ class Register(MethodView):
         app = runtime().application
         done = import_register(app, UUID(round_id), request.stream, actor=actor())
         # On disk, not in memory: a large register's letters run to hundreds of megabytes.
-        archive = tempfile.TemporaryFile()
+        archive = tempfile.TemporaryFile()  # noqa: SIM115 - the response closes it once sent
         try:
             with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as zipped:
                 for name, kind in (("letters.pdf", "pdf"), ("mail-merge.csv", "mail_merge")):

@@ -34,8 +34,8 @@ from domain.budget_round import BudgetRound
 from domain.event_topics import stored_event_classes, stored_topics, topics_of
 from domain.municipality import Municipality
 from domain.neighbourhood import Neighbourhood
-from domain.proposal import Proposal
 from domain.paper_ballots import PaperBatch
+from domain.proposal import Proposal
 from domain.voter import Voter
 from tests.unit.given_when_then import replay
 
