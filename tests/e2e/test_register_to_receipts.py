@@ -12,7 +12,8 @@ import pypdfium2
 import zxingcpp
 
 from service.receipt_check import check_receipt
-from tests.e2e.test_round_through_http import API, Api, proposal_body
+from tests.e2e.test_audit_through_http import round_open_for_voting
+from tests.e2e.test_round_through_http import API, Api
 from tests.integration.test_voter_register import HEADER, PEOPLE, RULES
 
 
@@ -35,21 +36,8 @@ def test_register_letters_votes_and_every_voter_checks_their_receipt(server):
 
 
 def run_register_to_receipts(api: Api, server) -> None:
-    municipality = api.post("/municipalities", {"name": "Amsterdam"}, who="anna", expect=201)
-    neighbourhood = api.post("/neighbourhoods", {
-        "municipality_id": municipality["municipality_id"], "name": "Oost"}, who="anna", expect=201)
-    round_id = api.post("/rounds", {
-        "neighbourhood_id": neighbourhood["neighbourhood_id"], "title": "Oost 2026",
-        "voting": {"method": "approval", "max_choices": 2},
-    }, who="anna", expect=201)["round_id"]
+    round_id, pids = round_open_for_voting(api, "Oost")
     path = f"/rounds/{round_id}"
-    api.post(f"{path}/deposits", {"amount": 500_000, "source": "Gemeente"}, who="anna", expect=201)
-    pids = [api.post(f"{path}/proposals", proposal_body(title, amount), expect=201)["proposal_id"]
-            for title, amount in (("Benches", 200_000), ("Mural", 250_000))]
-    api.post(f"{path}/close-submissions", who="anna")
-    for pid in pids:
-        api.post(f"/proposals/{pid}/admit", who="anna")
-    api.post(f"{path}/open-voting", who="anna")
     api.call("PUT", f"{path}/eligibility", json=RULES, who="anna")
 
     uploaded = httpx.post(
