@@ -82,3 +82,18 @@ def test_only_officials_upload_and_only_with_rules_set(rounds, api):
     api.error(api.call("PUT", f"{driven.url}/eligibility",
                        {**RULES, "postcodes": ["10"]}, as_="official"), 422)
     api.error(api.call("GET", f"{driven.url}/eligibility"), 404)
+
+
+def test_a_register_larger_than_other_bodies_is_taken(rounds, api, app):
+    driven = rounds.to("voting", codes=1)
+    api.ok("PUT", f"{driven.url}/eligibility", RULES, as_="official")
+    # Residents outside the area: checked and counted, no code issued.
+    outside = [f"B-{n:06d};1970-01-01;1099ZZ;{n % 300 + 1};;Bewoner {n};Weg;Amsterdam"
+               for n in range(20_000)]
+    text = "\n".join([HEADER, *outside, PEOPLE[0]])
+    assert len(text.encode()) > app.config["MAX_CONTENT_LENGTH"]
+    response = upload(api, driven.round_id, text)
+    assert response.status_code == 201
+    assert (response.headers["X-Register-Rows"], response.headers["X-Register-Enrolled"]) == (
+        "20001", "1"
+    )
