@@ -163,10 +163,12 @@ class Ballot(Aggregate):
             raise Conflict("this code was already replaced")
         if self.choices is not None:
             raise Conflict("the code of this letter has already been used to vote; it stays valid")
-        self._voided(reason=reason, actor=actor)
+        self._voided(round_id=self.round_id, reason=reason, actor=actor)
 
+    # The round is named so that the event is sealed with the round's other ballot events while
+    # it votes (an export must not hold a ballot's later event without its first).
     @event("Voided", topic="buurtbudget/Ballot.Voided")
-    def _voided(self, *, reason: str, actor: str) -> None:
+    def _voided(self, *, round_id: UUID, reason: str, actor: str) -> None:
         self.voided = True
 
 

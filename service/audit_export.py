@@ -32,7 +32,7 @@ FORMAT = "buurtbudget-audit-export/1"
 PAGE = 2000
 # Events that carry or reveal ballots; each names its round, and is sealed while it votes.
 BALLOT_TOPICS = set(topics_of(
-    Ballot.Issued, Ballot.Cast,  # type: ignore[attr-defined]
+    Ballot.Issued, Ballot.Cast, Ballot.Voided,  # type: ignore[attr-defined]
     PaperBatch.Entered, PaperBatch.Confirmed, PaperBatch.Discarded,  # type: ignore[attr-defined]
 ))
 VOTING_OPENED = topics_of(BudgetRound.VotingOpened)  # type: ignore[attr-defined]

@@ -10,6 +10,8 @@ import pytest
 
 from domain.ballot import voter_receipt
 from domain.errors import Conflict, Forbidden, NotFound
+from service.audit_export import export_lines
+from service.audit_verify import verify_export
 from service.principal import PUBLIC
 from service.queries import voting
 from service.voter_register import RegisterInvalid, import_register
@@ -143,7 +145,7 @@ def test_rules_are_fixed_once_codes_came_from_a_register(voting_round):
         voting_round.app.set_eligibility(voting_round.round_id, rules=RULES, actor=OFFICIAL)
 
 
-def test_a_lost_letter_gets_a_new_code_and_the_old_one_stops_working(voting_round):
+def test_a_lost_letter_gets_a_new_code_and_the_old_one_stops_working(voting_round, runtime):
     app, rid = voting_round.app, voting_round.round_id
     _done, letters, _pdf = issued(app, rid, register(*PEOPLE[:2]))
     old = {row["name"]: row["voting_code"] for row in letters}
@@ -158,6 +160,10 @@ def test_a_lost_letter_gets_a_new_code_and_the_old_one_stops_working(voting_roun
     with pytest.raises(NotFound):
         app.reissue_code(rid, person_key="A-9999", reason="letter lost", actor=OFFICIAL)
     assert app.get_round(rid).eligible == 2
+    # An export taken while voting seals the voided ballot with the rest, and still verifies.
+    report = verify_export(export_lines(runtime),
+                           public_key=runtime.checkpoint_signer.verifier_key)
+    assert report.ok, report.findings
 
 
 def test_turnout_is_public_once_voting_closed(voting_round, runtime):

@@ -76,7 +76,8 @@ def test_a_cast_stored_before_receipts_had_a_nonce_keeps_its_old_receipt(voting)
 def test_a_voided_code_cannot_cast_and_a_cast_code_cannot_be_voided(voting):
     given(issue(voting)).when(
         lambda ballot: ballot.void(reason="letter lost", actor="official:anna")
-    ).then(event(Ballot.Voided, reason="letter lost", actor="official:anna"))
+    ).then(event(Ballot.Voided, round_id=voting.round.id, reason="letter lost",
+                 actor="official:anna"))
     ballot = replay(issue(voting))
     ballot.void(reason="letter lost", actor="official:anna")
     history = [*issue(voting), *ballot.collect_events()]

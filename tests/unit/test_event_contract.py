@@ -134,7 +134,7 @@ STORED_EVENTS: dict[str, tuple[int, tuple[str, ...]]] = {
         2, ("round_id: UUID", "choices: dict[str, int]", "nonce: str | None",
             "paper_batch: str | None"),
     ),
-    "buurtbudget/Ballot.Voided": (1, ("reason: str", "actor: str")),
+    "buurtbudget/Ballot.Voided": (1, ("round_id: UUID", "reason: str", "actor: str")),
     "buurtbudget/BudgetRound.EligibilitySet": (1, (
         "minimum_age: int", "reference_date: str", "postcodes: list[str]", "actor: str",
     )),
