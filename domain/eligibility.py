@@ -86,7 +86,9 @@ class EligibilityRules:
             ) from None
         postcodes = data.get("postcodes")
         if not isinstance(postcodes, (list, tuple)) or not postcodes:
-            raise RuleViolation("postcodes must list at least one postcode or range", field="postcodes")
+            raise RuleViolation(
+                "postcodes must list at least one postcode or range", field="postcodes"
+            )
         if len(postcodes) > MAX_AREA_ENTRIES:
             raise RuleViolation(f"at most {MAX_AREA_ENTRIES} postcode entries", field="postcodes")
         for entry in postcodes:

@@ -35,7 +35,9 @@ from typing import IO, Any
 from domain.eligibility import EligibilityRules, normal_postcode
 from domain.errors import RuleViolation
 
-REQUIRED_COLUMNS = ("person_key", "birth_date", "postcode", "house_number", "name", "street", "city")
+REQUIRED_COLUMNS = (
+    "person_key", "birth_date", "postcode", "house_number", "name", "street", "city",
+)
 OPTIONAL_COLUMNS = ("house_number_addition",)
 COLUMNS = REQUIRED_COLUMNS + OPTIONAL_COLUMNS
 LETTER_FIELDS = ("name", "street", "house_number", "house_number_addition", "postcode", "city")
@@ -153,7 +155,8 @@ def stage_register(
         raise
     if count:
         staged.close()
-        shown = findings + ([f"... and {count - len(findings)} more"] if count > len(findings) else [])
+        more = count - len(findings)
+        shown = findings + ([f"... and {more} more"] if more else [])
         raise RegisterInvalid(
             f"the register has {count} error(s); no code was issued", field="register",
             details=shown,
@@ -217,7 +220,9 @@ def _stage(
         if row["postcode"] and postcode is None:
             problems.append("postcode: not a Dutch postcode (1091AB)")
         if row["house_number"] and not HOUSE_NUMBER.match(row["house_number"]):
-            problems.append("house_number: not a house number (digits; the addition has its column)")
+            problems.append(
+                "house_number: not a house number (digits; the addition has its column)"
+            )
         if problems or born is None or postcode is None:
             for problem in problems:
                 finding(number, problem)
@@ -231,8 +236,8 @@ def _stage(
             staged.reasons[reason] = staged.reasons.get(reason, 0) + 1
         staged.rows += 1
         pending.append((
-            person_hash(row["person_key"]), number, int(why_not is None), row["name"], row["street"],
-            int(row["house_number"]), row.get("house_number_addition", ""), postcode, row["city"],
+            person_hash(row["person_key"]), number, int(why_not is None), row["name"],
+            row["street"], int(row["house_number"]), row.get("house_number_addition", ""), postcode, row["city"],
         ))
         if len(pending) >= STAGE_BATCH:
             _insert(conn, pending, finding)

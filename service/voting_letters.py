@@ -47,9 +47,13 @@ def write_mail_merge(letters: Iterable[dict[str, str]], out: IO[bytes], url: str
 
 
 def address_lines(letter: dict[str, Any]) -> list[str]:
-    number = f"{letter['house_number']}{(' ' + letter['house_number_addition']) if letter['house_number_addition'] else ''}"
+    number = " ".join(str(part) for part in (
+        letter["house_number"], letter["house_number_addition"]) if part)
     postcode = f"{letter['postcode'][:4]} {letter['postcode'][4:]}"
-    return [letter["name"], f"{letter['street']} {number}", f"{postcode}  {str(letter['city']).upper()}"]
+    return [
+        letter["name"], f"{letter['street']} {number}",
+        f"{postcode}  {str(letter['city']).upper()}",
+    ]
 
 
 def _draw_qr(canvas: Canvas, matrix: list[list[bool]], x: float, y: float, size: float) -> None:

@@ -23,13 +23,14 @@ from service.voting_letters import vote_url, write_letters
 blp = Blueprint("register", __name__, url_prefix="/api/v1/rounds",
                 description="Voter registers, codes and letters")
 
-# A municipality's extract of a million residents is about 100 MB; the limit of other bodies is 1 MB.
+# A municipality's extract of a million residents is about 100 MB; other bodies stop at 1 MB.
 MAX_REGISTER_BYTES = 500_000_000
 
 
 class EligibilityIn(StrictSchema):
     minimum_age = Count(required=True, minimum=0, maximum=MAX_MINIMUM_AGE)
-    reference_date = fields.Date(required=True, metadata={"description": "age is counted on this day"})
+    reference_date = fields.Date(required=True,
+                                 metadata={"description": "age is counted on this day"})
     postcodes = fields.List(
         Text(validate=validate.Length(min=4, max=15)), required=True,
         validate=validate.Length(min=1, max=MAX_AREA_ENTRIES),
@@ -81,7 +82,8 @@ class Register(MethodView):
     @blp.doc(security=BEARER, requestBody={
         "required": True,
         "description": "the register as CSV (columns in docs/privacy.md; `;` or `,`, UTF-8 or "
-                       "Latin-1): every line is checked, and nothing is issued unless all are valid",
+                       "Latin-1): every line is checked, and nothing is issued unless all "
+                       "are valid",
         "content": {"text/csv": {"schema": {"type": "string", "format": "binary"}}},
     })
     def post(self, round_id):

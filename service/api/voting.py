@@ -195,7 +195,7 @@ class PublishedBallots(MethodView):
     @blp.arguments(PublishedQuery, location="query")
     @blp.response(200, PublishedBallotsOut)
     def get(self, query, round_id):
-        """The ballots that count, anonymised, by receipt: public once voting closed (409 before)."""
+        """The ballots that count, anonymised, by receipt: public once voting closed (else 409)."""
         return voting.published_ballots(runtime(), caller(), round_id, **query)
 
 

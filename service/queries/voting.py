@@ -1,4 +1,5 @@
-"""Ballots: a resident's own ballot by their code; receipts, anonymised ballots and turnout once voting closed."""
+"""Ballots: a resident's own ballot by their code; once voting closed, receipts, the anonymised
+ballots and turnout."""
 from __future__ import annotations
 
 import json
@@ -84,7 +85,9 @@ def published_ballots(
     }
 
 
-def published_ballot(rt: Runtime, principal: Principal, round_id: str, receipt: str) -> dict[str, Any]:
+def published_ballot(
+    rt: Runtime, principal: Principal, round_id: str, receipt: str
+) -> dict[str, Any]:
     """One counted ballot by its receipt, with the stored cast it came from (its leaf's event).
 
     With the event a voter recomputes the Merkle leaf and checks its inclusion proof under a

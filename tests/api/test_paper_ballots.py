@@ -1,4 +1,4 @@
-"""Paper ballots over HTTP: one official enters a batch, another confirms it; sealed while voting."""
+"""Paper ballots over HTTP: one official enters a batch, another confirms it; sealed meanwhile."""
 from __future__ import annotations
 
 
@@ -29,7 +29,8 @@ def test_paper_ballots_are_entered_confirmed_by_another_official_and_counted(rou
 def test_a_paper_ballot_names_a_code_or_a_serial(rounds, api):
     driven = rounds.to("voting", codes=1)
     pid = driven.proposal_ids[0]
-    for paper in ({"proposals": [pid]}, {"code": driven.codes[0], "serial": "P-1", "proposals": [pid]}):
+    both = {"code": driven.codes[0], "serial": "P-1", "proposals": [pid]}
+    for paper in ({"proposals": [pid]}, both):
         driven.refused("POST", "paper-batches", {"ballots": [paper]}, status=422)
     driven.refused("POST", "paper-batches", {"ballots": []}, status=422)
     driven.refused("POST", "paper-batches", {"ballots": [{"serial": "P-1", "proposals": [pid]}]},
