@@ -18,7 +18,7 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from domain.ballot import Ballot
+from domain.ballot import Ballot, CountedBallot
 from domain.budget_round import BudgetRound
 from domain.canonical_event import FORMAT as CANONICAL_EVENT_FORMAT
 from domain.canonical_event import canonical_document, canonical_json
@@ -138,13 +138,14 @@ def play_round(out: ExportWriter, rng: random.Random, municipality: Municipality
     out.checkpoint("voting opened")
     ids = [str(p.id) for p in proposals]
     popularity = [rng.random() for _ in ids]
-    final: dict[uuid.UUID, tuple[int, dict[str, int]]] = {}
+    final: dict[uuid.UUID, CountedBallot] = {}
     for voter in range(voters):
         ballot = Ballot.issue(round_id=budget_round.id, code_hash=f"code-{number}-{voter}")
         for _ in range(2 if rng.random() < 0.1 else 1):
             chosen = rng.choices(ids, weights=popularity, k=3)
-            ballot.cast(budget_round=budget_round, choices={pid: 1 for pid in chosen})
-        final[ballot.id] = (ballot.version, dict(ballot.choices or {}))
+            receipt = ballot.cast(budget_round=budget_round, choices={pid: 1 for pid in chosen},
+                                  nonce=f"{rng.getrandbits(128):032x}")
+        final[ballot.id] = CountedBallot(ballot.version, dict(ballot.choices or {}), receipt)
         out.emit(ballot)
     budget_round.close_voting(actor=OFFICIAL)
     out.emit(budget_round)

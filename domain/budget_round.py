@@ -18,6 +18,7 @@ from uuid import UUID
 from eventsourcing.domain import Aggregate, event
 
 from domain.balance import Balance
+from domain.eligibility import EligibilityRules
 from domain.errors import Conflict, Forbidden, NotFound, RuleViolation
 from domain.event_topics import keep_module_path_topics
 from domain.money import format_euros, require_cents
@@ -344,6 +345,61 @@ class BudgetRound(Aggregate):
     @event("VotingCodesIssued", topic="buurtbudget/BudgetRound.VotingCodesIssued")
     def _codes_issued(self, *, batch_id: str, count: int, actor: str) -> None:
         self.codes_issued += count
+
+    # Rounds opened before registers existed have neither rules nor enrolled voters.
+    eligibility: dict[str, Any] | None = None
+    eligible = 0
+    paper_ballots = 0
+
+    def set_eligibility(self, *, rules: dict[str, Any], actor: str) -> None:
+        """Who may vote: fixed once a register has been turned into codes."""
+        self.check_phase("submission", "review", "voting", doing="set who may vote")
+        if self.eligible:
+            raise Conflict(
+                "codes were already issued from a register under the current rules; "
+                "they cannot change for the residents still to come"
+            )
+        checked = EligibilityRules.from_dict(rules).to_dict()
+        self._eligibility_set(**checked, actor=actor)
+
+    @event("EligibilitySet", topic="buurtbudget/BudgetRound.EligibilitySet")
+    def _eligibility_set(
+        self, *, minimum_age: int, reference_date: str, postcodes: list[str], actor: str
+    ) -> None:
+        self.eligibility = {
+            "minimum_age": minimum_age, "reference_date": reference_date, "postcodes": postcodes,
+        }
+
+    def eligibility_rules(self) -> EligibilityRules:
+        if self.eligibility is None:
+            raise Conflict("set who may vote (minimum age, postcodes) before importing a register")
+        return EligibilityRules.from_dict(self.eligibility)
+
+    def import_register(self, *, batch_id: str, enrolled: int, actor: str) -> None:
+        """Record that `enrolled` more eligible residents got a code from a register."""
+        self.check_phase("submission", "review", "voting", doing="issue voting codes")
+        self.eligibility_rules()
+        if not isinstance(enrolled, int) or isinstance(enrolled, bool) or not (
+            0 <= enrolled <= MAX_CODES_PER_BATCH
+        ):
+            raise RuleViolation(f"a register batch enrols 0 to {MAX_CODES_PER_BATCH} residents")
+        self._register_imported(batch_id=batch_id, enrolled=enrolled, actor=actor)
+
+    @event("RegisterImported", topic="buurtbudget/BudgetRound.RegisterImported")
+    def _register_imported(self, *, batch_id: str, enrolled: int, actor: str) -> None:
+        self.eligible += enrolled
+        self.codes_issued += enrolled
+
+    def count_paper_ballots(self, *, batch_id: str, count: int, actor: str) -> None:
+        """Record that a confirmed batch of paper ballots was cast (in the same transaction)."""
+        self.check_accepts_ballots()
+        self._paper_ballots_counted(batch_id=batch_id, count=count, actor=actor)
+
+    @event("PaperBallotsCounted", topic="buurtbudget/BudgetRound.PaperBallotsCounted")
+    def _paper_ballots_counted(self, *, batch_id: str, count: int, actor: str) -> None:
+        # Written with the ballots, so that closing the vote and counting a batch are ordered by
+        # the round's own version: a batch confirmed as voting closes is refused, not lost.
+        self.paper_ballots += count
 
     def check_accepts_ballots(self) -> None:
         if self.phase != "voting":

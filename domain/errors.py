@@ -4,10 +4,14 @@
 class BudgetError(Exception):
     """Base of every error the domain and the application raise on purpose."""
 
-    def __init__(self, message: str, *, field: str | None = None):
+    def __init__(
+        self, message: str, *, field: str | None = None, details: list[str] | None = None
+    ):
         super().__init__(message)
         self.message = message
         self.field = field
+        # Several findings under one field (e.g. one per line of an uploaded file).
+        self.details = details
 
 
 class NotFound(BudgetError):

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 from uuid import UUID
 
-from domain.ballot import receipt_for
+from domain.ballot import CountedBallot
 from domain.budget_round import BudgetRound
 from domain.tally import Election, run_tally
 
@@ -22,12 +22,12 @@ def ballot_digest(receipts: list[str]) -> str:
 
 def count_round(
     budget_round: BudgetRound,
-    final_ballots: Mapping[UUID, tuple[int, Mapping[str, int]]],
+    final_ballots: Mapping[UUID, CountedBallot],
     *,
     budget: int,
     software_version: str,
 ) -> dict[str, Any]:
-    """Count the final ballot versions (ballot id -> (version, choices)) with the round's rules.
+    """Count the final ballot versions (ballot id -> version, choices, receipt) with the round's rules.
 
     The returned dict is what the TallyRecorded event stores: an auditor recomputes it from the
     ballot events and compares.
@@ -35,8 +35,8 @@ def count_round(
     settings = budget_round.settings
     ballots = []
     receipts = []
-    for ballot_id, (version, choices) in sorted(final_ballots.items()):
-        receipts.append(receipt_for(ballot_id, version, dict(choices)))
+    for _ballot_id, (_version, choices, receipt) in sorted(final_ballots.items()):
+        receipts.append(receipt)
         # Ordinal choices are stored as ranks (1 = best); the tally wants best-first order.
         ballots.append(dict(sorted(choices.items(), key=lambda item: item[1])))
     costs = dict(budget_round.ballot_costs)

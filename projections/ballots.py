@@ -13,7 +13,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from domain.ballot import Ballot, canonical_choices, counts_in_tally, receipt_of_canonical
+from domain.ballot import Ballot, canonical_choices, counts_in_tally, receipt_of_cast
 from domain.budget_round import BudgetRound
 from projections.tracking import Batch, ReadModel, handles, metadata
 
@@ -25,8 +25,13 @@ ballots = sa.Table(
     sa.Column("version", sa.Integer, nullable=False),
     sa.Column("receipt", sa.Text, nullable=False),
     sa.Column("cast_at", sa.Text, nullable=False),
-    # The canonical JSON text the receipt digests (`domain.ballot.canonical_choices`).
+    # The choices as canonical JSON text (`domain.ballot.canonical_choices`).
     sa.Column("choices", sa.Text, nullable=False),
+    # The receipt's randomness (None for casts stored before receipts had one), and where the
+    # cast is in the log: published once voting closed, so a voter can check the receipt and ask
+    # for the cast's inclusion proof.
+    sa.Column("nonce", sa.Text),
+    sa.Column("position", sa.BigInteger),
 )
 
 # Per round: how many ballots count, and where in the log voting closed. Ballots count up to the
@@ -51,13 +56,23 @@ vote_counts_table = sa.Table(
 )
 
 
+# Who may vote in a round, and how many residents got a code from a register: turnout's base.
+electorates = sa.Table(
+    "rm_electorates",
+    metadata,
+    sa.Column("round_id", sa.Text, primary_key=True),
+    sa.Column("rules", sa.JSON),
+    sa.Column("eligible", sa.Integer, nullable=False),
+)
+
+
 # Version 1 of a ballot is its issue; version 2 its first cast.
 FIRST_CAST_VERSION = 2
 
 
 class BallotsProjection(ReadModel):
     name = "ballots"
-    tables = (ballots, ballot_boxes, vote_counts_table)
+    tables = (ballots, ballot_boxes, vote_counts_table, electorates)
 
     def prepare(self, batch: Batch, events: Sequence[tuple[int, Any]]) -> None:
         casts = [event for _position, event in events if isinstance(event, Ballot.Cast)]
@@ -66,6 +81,29 @@ class BallotsProjection(ReadModel):
             if event.originator_version > FIRST_CAST_VERSION
         )
         batch.rows(ballot_boxes).preload({str(event.round_id) for event in casts})
+
+    def _change_electorate(self, batch: Batch, round_id: str, **values: Any) -> dict[str, Any]:
+        rows = batch.rows(electorates)
+        row = rows.get(round_id)
+        if row is None:
+            row = {"round_id": round_id, "rules": None, "eligible": 0}
+            rows.insert(row)
+        rows.update(round_id, **values)
+        return row
+
+    @handles(BudgetRound.EligibilitySet)  # type: ignore[attr-defined]
+    def on_eligibility_set(self, batch: Batch, event: Any, position: int) -> None:
+        self._change_electorate(batch, str(event.originator_id), rules={
+            "minimum_age": event.minimum_age, "reference_date": event.reference_date,
+            "postcodes": list(event.postcodes),
+        })
+
+    @handles(BudgetRound.RegisterImported)  # type: ignore[attr-defined]
+    def on_register_imported(self, batch: Batch, event: Any, position: int) -> None:
+        round_id = str(event.originator_id)
+        current = batch.rows(electorates).get(round_id)
+        eligible = (current["eligible"] if current else 0) + event.enrolled
+        self._change_electorate(batch, round_id, eligible=eligible)
 
     @handles(BudgetRound.VotingClosed)  # type: ignore[attr-defined]
     def on_voting_closed(self, batch: Batch, event: Any, position: int) -> None:
@@ -85,8 +123,9 @@ class BallotsProjection(ReadModel):
         canonical = canonical_choices(event.choices)
         values = {
             "round_id": round_id, "version": version,
-            "receipt": receipt_of_canonical(ballot_id, version, canonical),
+            "receipt": receipt_of_cast(event.originator_id, version, event, canonical),
             "cast_at": event.timestamp.isoformat(), "choices": canonical,
+            "nonce": event.nonce, "position": position,
         }
         rows = batch.rows(ballots)
         # A ballot's first cast has no row to replace, so it needs no lookup: most casts are
@@ -173,10 +212,37 @@ def turnout(conn: sa.Connection, round_id: str) -> int:
     return found or 0
 
 
+def electorate(conn: sa.Connection, round_id: str) -> dict[str, Any] | None:
+    row = conn.execute(
+        sa.select(electorates).where(electorates.c.round_id == round_id)
+    ).mappings().first()
+    return None if row is None else dict(row)
+
+
 def receipts(conn: sa.Connection, round_id: str) -> list[str]:
     """The receipts of the ballot versions that count, sorted: a voter finds theirs here."""
     query = sa.select(ballots.c.receipt).where(ballots.c.round_id == round_id).order_by(ballots.c.receipt)
     return list(conn.execute(query).scalars())
+
+
+def published_ballots(
+    conn: sa.Connection, round_id: str, *, after: str = "", limit: int = 1000,
+    receipt: str | None = None,
+) -> list[dict[str, Any]]:
+    """The counted ballot versions by receipt (or the one with `receipt`), with their choices:
+    anonymous, in receipt order."""
+    query = (
+        sa.select(ballots.c.receipt, ballots.c.nonce, ballots.c.position, ballots.c.choices)
+        .where(ballots.c.round_id == round_id, ballots.c.receipt > after)
+        .order_by(ballots.c.receipt).limit(limit)
+    )
+    if receipt is not None:
+        query = query.where(ballots.c.receipt == receipt)
+    return [
+        {"receipt": row.receipt, "nonce": row.nonce, "position": row.position,
+         "choices": json.loads(row.choices)}
+        for row in conn.execute(query)
+    ]
 
 
 def ballot_of(conn: sa.Connection, ballot_id: str) -> dict[str, Any] | None:

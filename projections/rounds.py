@@ -139,6 +139,16 @@ class RoundsProjection(ReadModel):
         if row is not None:
             row["codes_issued"] += event.count
 
+    @handles(R.RegisterImported)  # type: ignore[attr-defined]
+    def on_register_imported(self, batch: Batch, event: Any, _position: int) -> None:
+        row = self._update(batch, event)
+        if row is not None:
+            row["codes_issued"] += event.enrolled
+
+    @handles(R.EligibilitySet)  # type: ignore[attr-defined]
+    def on_eligibility_set(self, batch: Batch, event: Any, _position: int) -> None:
+        self._update(batch, event)
+
     @handles(R.VotingClosed)  # type: ignore[attr-defined]
     def on_voting_closed(self, batch: Batch, event: Any, _position: int) -> None:
         self._update(batch, event, phase="decided")

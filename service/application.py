@@ -13,17 +13,20 @@ from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.domain import Aggregate
-from eventsourcing.persistence import ApplicationRecorder
+from eventsourcing.persistence import ApplicationRecorder, IntegrityError
 
-from domain.ballot import Ballot, ballot_id_for
+from domain.ballot import Ballot, CountedBallot, ballot_id_for
 from domain.budget_round import BudgetRound
 from domain.errors import Conflict, Forbidden, NotFound, RuleViolation
 from domain.municipality import Municipality
 from domain.neighbourhood import Neighbourhood
+from domain.paper_ballots import PaperBatch
 from domain.proposal import Proposal
 from domain.round_result import comparable, count_round
+from domain.voter import Voter, voter_id_for
 from service.ballot_box import BallotBox
 from service.conflict_retry import RetryPolicy
+from service.ballot_seal import BallotSeal
 from service.event_store import EventStore
 
 A = TypeVar("A", bound=Aggregate)
@@ -68,6 +71,7 @@ class BuurtbudgetApplication(Application[UUID]):
         # The key of the keyed hashes of voting codes and proposer keys: without it, the hashes in
         # the log cannot be linked back to a code, not even by someone holding the database.
         self._secret_key = secret_key
+        self._ballot_seal = BallotSeal(secret_key)
         self.retry = RetryPolicy()
         self.ballot_box = BallotBox(
             self, self.retry, read_round=lambda rid: self._get(rid, BudgetRound, "round", copy=False)
@@ -323,6 +327,166 @@ class BuurtbudgetApplication(Application[UUID]):
 
         return self._retrying(command)
 
+    def set_eligibility(self, round_id: UUID, *, rules: dict[str, Any], actor: str) -> None:
+        """Who may vote in the round: minimum age on a reference date, the area's postcodes."""
+
+        def command() -> None:
+            budget_round = self.get_round(round_id)
+            budget_round.set_eligibility(rules=rules, actor=actor)
+            self.save(budget_round)
+
+        self._retrying(command)
+
+    def person_hash(self, person_key: str) -> str:
+        """The keyed hash that stands for a register's person: the key itself is never stored."""
+        return self.keyed_hash("register-person", person_key.strip())
+
+    def enrol_voters(
+        self, round_id: UUID, person_hashes: list[str], *, batch_id: str, actor: str
+    ) -> dict[str, str]:
+        """Give each person not yet enrolled in the round a code; person hash -> new code.
+
+        One transaction: the round's count of eligible residents, a voter and a ballot per
+        person. A person enrolled before (an earlier upload, or a concurrent one) gets nothing.
+        """
+        check_each = False
+
+        def command() -> dict[str, str]:
+            nonlocal check_each
+            budget_round = self.get_round(round_id)
+            fresh = [
+                person for person in dict.fromkeys(person_hashes)
+                if not check_each or voter_id_for(round_id, person) not in self.repository
+            ]
+            budget_round.import_register(batch_id=batch_id, enrolled=len(fresh), actor=actor)
+            codes: dict[str, str] = {}
+            aggregates: list[Aggregate] = []
+            for person in fresh:
+                code = new_voting_code()
+                ballot = Ballot.issue(round_id=round_id, code_hash=self._code_hash(code))
+                voter_id = voter_id_for(round_id, person)
+                aggregates += [ballot, Voter.enrol(
+                    round_id=round_id, person_hash=person, batch_id=batch_id,
+                    ballot_seal=self._ballot_seal.seal(voter_id, ballot.id),
+                )]
+                codes[person] = code
+            try:
+                self.save(budget_round, *aggregates)
+            except IntegrityError:
+                # Someone here is enrolled already (or the round moved on): look each one up.
+                check_each = True
+                raise
+            return codes
+
+        return self._retrying(command)
+
+    def reissue_code(self, round_id: UUID, *, person_key: str, reason: str, actor: str) -> str:
+        """A new code for a resident whose letter was lost; the old code is voided."""
+        voter_id = voter_id_for(round_id, self.person_hash(person_key))
+
+        def command() -> str:
+            budget_round = self.get_round(round_id)
+            budget_round.check_phase("submission", "review", "voting", doing="reissue a code")
+            try:
+                voter = self._get(voter_id, Voter, "voter")
+            except NotFound:
+                raise NotFound("nobody with this person key has a code in this round") from None
+            old = self._get(self._ballot_seal.open(voter_id, voter.ballot_seal), Ballot, "ballot")
+            old.void(reason=reason, actor=actor)
+            code = new_voting_code()
+            ballot = Ballot.issue(round_id=round_id, code_hash=self._code_hash(code))
+            voter.reissue(
+                ballot_seal=self._ballot_seal.seal(voter_id, ballot.id), reason=reason, actor=actor
+            )
+            self.save(voter, old, ballot)
+            return code
+
+        return self._retrying(command)
+
+    # -- paper ballots ----------------------------------------------------------------------
+
+    def enter_paper_ballots(
+        self, round_id: UUID, ballots: list[dict[str, Any]], *, actor: str
+    ) -> UUID:
+        """Record a batch of paper ballots, each with a `code` or a `serial` and its `choices`.
+
+        Every ballot is checked now (the rules of the round, a code issued and not used, a serial
+        not used, nothing twice in the batch); none counts before another official confirms.
+        """
+        budget_round = self.get_round(round_id)
+        budget_round.check_accepts_ballots()
+        entries, seen = [], set()
+        for number, paper in enumerate(ballots, start=1):
+            where = f"ballot {number}"
+            try:
+                budget_round.settings.check_ballot(budget_round.ballot_costs, paper["choices"])
+            except RuleViolation as error:
+                raise RuleViolation(f"{where}: {error.message}", field="ballots") from None
+            if paper.get("code"):
+                try:
+                    ballot_id = self.ballot_id_of_code(round_id, paper["code"])
+                except Forbidden:
+                    raise RuleViolation(f"{where}: this code was not issued for the round",
+                                        field="ballots") from None
+                ballot = self._get(ballot_id, Ballot, "ballot")
+                if ballot.choices is not None or ballot.voided:
+                    raise Conflict(f"{where}: this code has already voted or was replaced")
+                entry = {"ballot_id": str(ballot_id)}
+            else:
+                serial_hash = self.keyed_hash("paper-serial", str(paper["serial"]).strip())
+                if ballot_id_for(round_id, serial_hash) in self.repository:
+                    raise Conflict(f"{where}: this paper-ballot serial was counted before")
+                entry = {"serial_hash": serial_hash}
+            key = next(iter(entry.values()))
+            if key in seen:
+                raise RuleViolation(f"{where}: the same code or serial twice", field="ballots")
+            seen.add(key)
+            entries.append({**entry, "choices": dict(paper["choices"])})
+        batch = PaperBatch.enter(round_id=round_id, entries=entries, actor=actor)
+        self.save(batch)
+        return batch.id
+
+    def confirm_paper_ballots(self, round_id: UUID, batch_id: UUID, *, actor: str) -> int:
+        """A second official confirms a batch: each of its ballots is cast and counts."""
+
+        def command() -> int:
+            batch = self._paper_batch(round_id, batch_id)
+            batch.confirm(actor=actor)
+            budget_round = self.get_round(round_id)
+            ballots = []
+            for entry in batch.entries:
+                if "ballot_id" in entry:
+                    ballot = self._get(UUID(entry["ballot_id"]), Ballot, "ballot")
+                    if ballot.choices is not None:
+                        raise Conflict("a code of this batch has voted since; discard the batch")
+                else:
+                    ballot = Ballot.issue(round_id=round_id, code_hash=entry["serial_hash"])
+                ballot.cast(budget_round=budget_round, choices=entry["choices"],
+                            nonce=secrets.token_hex(16), paper_batch=str(batch_id))
+                ballots.append(ballot)
+            budget_round.count_paper_ballots(batch_id=str(batch_id), count=len(ballots),
+                                             actor=actor)
+            self.save(budget_round, batch, *ballots)
+            return len(ballots)
+
+        return self._retrying(command)
+
+    def discard_paper_ballots(
+        self, round_id: UUID, batch_id: UUID, *, reason: str, actor: str
+    ) -> None:
+        def command() -> None:
+            batch = self._paper_batch(round_id, batch_id)
+            batch.discard(reason=reason, actor=actor)
+            self.save(batch)
+
+        self._retrying(command)
+
+    def _paper_batch(self, round_id: UUID, batch_id: UUID) -> PaperBatch:
+        batch = self._get(batch_id, PaperBatch, "paper ballot batch")
+        if batch.round_id != round_id:
+            raise NotFound(f"paper ballot batch {batch_id} not found")
+        return batch
+
     def _code_hash(self, code: str) -> str:
         return self.keyed_hash("voting-code", normalise_code(code))
 
@@ -355,14 +519,16 @@ class BuurtbudgetApplication(Application[UUID]):
                 cast = []
                 for choices in batch:
                     ballot = Ballot.issue(round_id=round_id, code_hash=self._code_hash(new_voting_code()))
-                    ballot.cast(budget_round=budget_round, choices=choices)
+                    ballot.cast(
+                        budget_round=budget_round, choices=choices, nonce=secrets.token_hex(16)
+                    )
                     cast.append(ballot)
                 self.save(budget_round, *cast)
 
             self._retrying(command)
         return len(ballots)
 
-    def final_ballots(self, round_id: UUID) -> dict[UUID, tuple[int, dict[str, int]]]:
+    def final_ballots(self, round_id: UUID) -> dict[UUID, CountedBallot]:
         """The last version of every ballot of a round that counts (cast before voting closed)."""
         return self.ballot_box.final_ballots(round_id)
 

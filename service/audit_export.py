@@ -20,6 +20,7 @@ import sqlalchemy as sa
 
 from domain.ballot import Ballot
 from domain.budget_round import BudgetRound
+from domain.paper_ballots import PaperBatch
 from domain.canonical_event import FORMAT as CANONICAL_EVENT_FORMAT
 from domain.canonical_event import canonical_document, canonical_json
 from domain.event_topics import topics_of
@@ -29,7 +30,11 @@ from service.merkle_store import leaves
 
 FORMAT = "buurtbudget-audit-export/1"
 PAGE = 2000
-BALLOT_TOPICS = set(topics_of(Ballot.Issued, Ballot.Cast))  # type: ignore[attr-defined]
+# Events that carry or reveal ballots; each names its round, and is sealed while it votes.
+BALLOT_TOPICS = set(topics_of(
+    Ballot.Issued, Ballot.Cast, Ballot.Voided,  # type: ignore[attr-defined]
+    PaperBatch.Entered, PaperBatch.Confirmed, PaperBatch.Discarded,  # type: ignore[attr-defined]
+))
 VOTING_OPENED = topics_of(BudgetRound.VotingOpened)  # type: ignore[attr-defined]
 VOTING_CLOSED = topics_of(BudgetRound.VotingClosed)  # type: ignore[attr-defined]
 
@@ -145,7 +150,7 @@ def _entry_line(entry: tuple[Any, Any], sealed: set[UUID]) -> dict[str, Any]:
         line["kind"] = "missing"
         return line
     state = json.loads(event.state)
-    if event.topic in BALLOT_TOPICS and _round_of(state) in sealed and leaf is not None:
+    if event.topic in BALLOT_TOPICS and round_of_ballot(state) in sealed and leaf is not None:
         line["kind"] = "sealed"
         line["topic"] = event.topic
         return line
@@ -155,7 +160,8 @@ def _entry_line(entry: tuple[Any, Any], sealed: set[UUID]) -> dict[str, Any]:
     return line
 
 
-def _round_of(state: dict[str, Any]) -> UUID | None:
+def round_of_ballot(state: dict[str, Any]) -> UUID | None:
+    """The round of a stored ballot event, from its body as stored."""
     value = state.get("round_id")
     if isinstance(value, dict):
         value = value.get("_data_")

@@ -24,8 +24,8 @@ from eventsourcing.persistence import (
 )
 
 # Every aggregate module, so that the stored topics of all their events resolve on replay.
-from domain import municipality, neighbourhood, proposal  # noqa: F401
-from domain.ballot import Ballot
+from domain import municipality, neighbourhood, paper_ballots, proposal, voter  # noqa: F401
+from domain.ballot import Ballot, counted
 from domain.budget_round import BudgetRound
 from domain.canonical_event import canonical_parts
 from domain.event_topics import topics_of
@@ -315,8 +315,8 @@ class _Verifier:
         if topic in BALLOT_CAST:
             round_id = domain_event.round_id
             if round_id not in self.closed_ballots:
-                self.ballots.setdefault(round_id, {})[domain_event.originator_id] = (
-                    domain_event.originator_version, dict(domain_event.choices)
+                self.ballots.setdefault(round_id, {})[domain_event.originator_id] = counted(
+                    domain_event
                 )
         elif topic in VOTING_CLOSED:
             final = self.ballots.pop(domain_event.originator_id, {})

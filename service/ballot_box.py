@@ -19,13 +19,14 @@ ballots the tally counts (`final_ballots`), and by the ballots read model.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
+import secrets
 from copy import deepcopy
 from typing import Any
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, Application, Repository
 
-from domain.ballot import Ballot, counts_in_tally
+from domain.ballot import Ballot, CountedBallot, counted, counts_in_tally
 from domain.budget_round import BudgetRound
 from domain.errors import Conflict, Forbidden
 from domain.event_topics import topics_of
@@ -61,7 +62,7 @@ class BallotBox:
         self.uncached: Repository[UUID] = Repository(application.events)
 
     def cast(self, round_id: UUID, ballot_id: UUID, choices: dict[str, int]) -> dict[str, Any]:
-        """Cast or replace a ballot; returns its version and the receipt."""
+        """Cast or replace a ballot; returns its version, the receipt and the receipt's nonce."""
         attempts = 0
 
         def command() -> dict[str, Any]:
@@ -71,7 +72,10 @@ class BallotBox:
                 ballot = self._load(ballot_id)
             except AggregateNotFoundError:
                 raise Forbidden("this voting code is not valid for this round") from None
-            receipt = ballot.cast(budget_round=self._round_seen_voting(round_id), choices=choices)
+            nonce = secrets.token_hex(16)
+            receipt = ballot.cast(
+                budget_round=self._round_seen_voting(round_id), choices=choices, nonce=nonce
+            )
             if attempts == 1:
                 self._group.submit(ballot)
             else:
@@ -79,7 +83,7 @@ class BallotBox:
                 (outcome,) = self._write([ballot])
                 if isinstance(outcome, BaseException):
                     raise outcome
-            return {"ballot_version": ballot.version - 1, "receipt": receipt}
+            return {"ballot_version": ballot.version - 1, "receipt": receipt, "nonce": nonce}
 
         return self._retry.run(command)
 
@@ -161,18 +165,16 @@ class BallotBox:
                 return notification.id
         return None
 
-    def final_ballots(self, round_id: UUID) -> dict[UUID, tuple[int, dict[str, int]]]:
+    def final_ballots(self, round_id: UUID) -> dict[UUID, CountedBallot]:
         """The last version of every ballot of a round that counts, from the log."""
         closed_at = self.voting_closed_position(round_id)
-        final: dict[UUID, tuple[int, dict[str, int]]] = {}
+        final: dict[UUID, CountedBallot] = {}
         for notification in self.notifications_with_topics(BALLOT_CAST_TOPICS):
             if not counts_in_tally(notification.id, closed_at):
                 break  # later casts of every round are later still
             domain_event = self._application.mapper.to_domain_event(notification)
             if domain_event.round_id == round_id:
-                final[domain_event.originator_id] = (
-                    domain_event.originator_version, dict(domain_event.choices)
-                )
+                final[domain_event.originator_id] = counted(domain_event)
         return final
 
     def notifications_with_topics(self, topics: list[str], page: int = 5000) -> Iterator[Any]:
@@ -184,4 +186,5 @@ class BallotBox:
             if len(notifications) < page:
                 return
             start = notifications[-1].id + 1
+
 

@@ -1,12 +1,14 @@
 """A realistic demo neighbourhood: one round carried all the way to closing, one open for voting."""
 from __future__ import annotations
 
+import io
 import random
 from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID
 
 from service.application import BuurtbudgetApplication
+from service.voter_register import import_register
 
 # Four eyes and then some: one official runs the round, records the tally and requests payouts,
 # a second confirms the tally and approves payouts, a third marks them paid.
@@ -66,6 +68,24 @@ def _vote(app: BuurtbudgetApplication, round_id: UUID, codes: list[str], ids: li
         app.cast_ballot(round_id, code=code, choices={str(pid): 1 for pid in chosen})
 
 
+def _register_codes(
+    app: BuurtbudgetApplication, round_id: UUID, residents: int, rng: random.Random
+) -> list[str]:
+    """A made-up register of the neighbourhood (some too young, some next door) into codes."""
+    streets = ["Javastraat", "Borneostraat", "Sumatrastraat", "Celebesstraat"]
+    lines = ["person_key;birth_date;postcode;house_number;house_number_addition;name;street;city"]
+    for number in range(residents):
+        born = f"{rng.randint(1940, 2016)}-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}"
+        postcode = "1094" + rng.choice(["AB", "CD", "GH", "KL"]) if number % 9 else "1095AA"
+        lines.append(f"DEMO-{number:05d};{born};{postcode};{rng.randint(1, 200)};;"
+                     f"Bewoner {number};{rng.choice(streets)};Amsterdam")
+    done = import_register(app, round_id, io.BytesIO("\n".join(lines).encode()), actor=OFFICIAL)
+    try:
+        return [letter["code"] for letter in done.staged.letters()]
+    finally:
+        done.staged.close()
+
+
 def run_demo(app: BuurtbudgetApplication, *, seed: int = 2026) -> DemoResult:
     """Write the demo's events through the same commands the API uses."""
     rng = random.Random(seed)
@@ -91,8 +111,11 @@ def run_demo(app: BuurtbudgetApplication, *, seed: int = 2026) -> DemoResult:
         app.admit_proposal(pid, amount=None, note="", actor=OFFICIAL)
     app.reject_proposal(ids[-1], reason="Valt buiten de regels: lopende kosten.", actor=OFFICIAL)
     app.open_voting(past, actor=OFFICIAL)
-    codes = app.issue_voting_codes(past, count=60, actor=OFFICIAL)
-    _vote(app, past, codes, ids[:-1], rng)
+    app.set_eligibility(past, rules={
+        "minimum_age": 12, "reference_date": "2025-04-15", "postcodes": ["1094"],
+    }, actor=OFFICIAL)
+    codes = _register_codes(app, past, 200, rng)
+    _vote(app, past, codes[:60], ids[:-1], rng)
     app.close_voting(past, actor=OFFICIAL)
     tally = app.run_tally(past, actor=OFFICIAL)
     app.confirm_tally(past, tally_id=tally["tally_id"], actor=SECOND_OFFICIAL)

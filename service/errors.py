@@ -33,7 +33,7 @@ def error_payload(code: int, status: str, message: str, errors: dict[str, Any] |
 def handle_budget_error(error: BudgetError):
     for cls, code, status in STATUS_OF:
         if isinstance(error, cls):
-            errors = {error.field: [error.message]} if error.field else None
+            errors = {error.field: error.details or [error.message]} if error.field else None
             headers = {"WWW-Authenticate": "Bearer"} if code == 401 else {}
             payload, code = error_payload(code, status, error.message, errors)
             return payload, code, headers

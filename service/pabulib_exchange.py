@@ -197,7 +197,7 @@ def export_pabulib(app: BuurtbudgetApplication, round_id: UUID) -> str:
         }
     # Voters are numbered in the order of their ballot ids, which derive from keyed hashes: the
     # numbering says nothing about who voted or when.
-    for number, (_ballot_id, (_version, choices)) in enumerate(sorted(app.final_ballots(round_id).items()), start=1):
+    for number, (_ballot_id, (_version, choices, _receipt)) in enumerate(sorted(app.final_ballots(round_id).items()), start=1):
         ordered = sorted(choices.items(), key=lambda item: item[1]) if settings.vote_type == "ordinal" else list(choices.items())
         vote = {"voter_id": str(number), "vote": ",".join(label[pid] for pid, _ in ordered)}
         if settings.vote_type == "cumulative":

@@ -8,11 +8,12 @@ from service.api.payment_batches import blp as payment_batches
 from service.api.payouts import blp as payouts
 from service.api.places import blp as places
 from service.api.proposals import blp as proposals
+from service.api.register import blp as register
 from service.api.rounds import blp as rounds
 from service.api.tokens import blp as tokens
 from service.api.voting import blp as voting
 
 BLUEPRINTS = [
-    health, places, rounds, proposals, voting, payouts, payment_batches, bank_statements, audit,
+    health, places, rounds, proposals, voting, register, payouts, payment_batches, bank_statements, audit,
     audit_log, ledger, tokens,
 ]

@@ -41,7 +41,17 @@ class StoredEventOut(StrictSchema):
     originator_id = fields.String()
     originator_version = fields.Integer()
     topic = fields.String()
-    state = fields.Raw(metadata={"description": "the stored event body (JSON), or base64 if not text"})
+    state = fields.Raw(
+        allow_none=True,
+        metadata={"description": "the stored event body (JSON), or base64 if not text; "
+                                 "null for a sealed ballot"},
+    )
+    sealed = fields.Boolean(metadata={
+        "description": "a ballot of a round still voting: its body is withheld until voting closes"
+    })
+    leaf_hash = fields.String(allow_none=True, metadata={
+        "description": "for a sealed ballot: its Merkle leaf hash (hex), to check the tree"
+    })
 
 
 class EventLogOut(StrictSchema):

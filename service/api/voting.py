@@ -7,10 +7,11 @@ from flask.views import MethodView
 from marshmallow import ValidationError, fields, validate, validates_schema
 
 from domain.budget_round import MAX_CODES_PER_BATCH
+from domain.paper_ballots import MAX_BATCH as MAX_PAPER_BATCH
 from service.api.common import (
     MAX_CHOICES, MAX_POINTS, BEARER, Blueprint, Count, Id, StrictSchema, Text,
 )
-from service.auth import actor, requires
+from service.auth import actor, caller, requires
 from service.extension import runtime
 from service.principal import Principal
 from service.queries import voting
@@ -81,6 +82,9 @@ class CastOut(StrictSchema):
     round_id = fields.String()
     ballot_version = fields.Integer(metadata={"description": "1 for the first cast, +1 per replacement"})
     receipt = fields.String(metadata={"description": "find it under /receipts once voting closed"})
+    nonce = fields.String(metadata={
+        "description": "the receipt is SHA-256 over the round, the choices and this (docs/privacy.md)"
+    })
     choices = fields.Dict()
 
 
@@ -93,6 +97,7 @@ class LookupOut(StrictSchema):
     cast = fields.Boolean()
     ballot_version = fields.Integer(allow_none=True)
     receipt = fields.String(allow_none=True)
+    nonce = fields.String(allow_none=True)
     choices = fields.Dict()
     cast_at = fields.String(allow_none=True)
 
@@ -133,3 +138,148 @@ class BallotLookup(MethodView):
     def post(self, data, round_id):
         """See the ballot your code has cast (POST, so the code stays out of URLs and logs)."""
         return voting.get_own_ballot(runtime(), Principal.resident(data["code"]), round_id)
+
+
+class TurnoutOut(StrictSchema):
+    round_id = fields.String()
+    phase = fields.String()
+    eligible = fields.Integer(allow_none=True, metadata={
+        "description": "residents who got a code from a voter register; null without a register"
+    })
+    voted = fields.Integer(metadata={"description": "ballots that count"})
+    codes_issued = fields.Integer()
+    turnout_percent = fields.Float(allow_none=True, metadata={"description": "two decimals"})
+
+
+class PublishedQuery(StrictSchema):
+    after = Text(load_default="", validate=validate.Length(max=64),
+                 metadata={"description": "the last receipt of the previous page"})
+    limit = Count(load_default=1000, strict=False, minimum=1, maximum=10000)
+
+
+class PublishedBallotOut(StrictSchema):
+    receipt = fields.String()
+    nonce = fields.String(allow_none=True, metadata={
+        "description": "the receipt's randomness; null for ballots cast before receipts had one"
+    })
+    choices = fields.Dict(metadata={"description": "proposal id -> 1, points or rank"})
+    position = fields.Integer(allow_none=True, metadata={
+        "description": "notification id of the cast in the log: ask /audit/proofs/inclusion"
+    })
+
+
+class PublishedBallotsOut(StrictSchema):
+    round_id = fields.String()
+    ballots = fields.List(fields.Nested(PublishedBallotOut))
+    next_after = fields.String(allow_none=True)
+
+
+class ReceiptOut(PublishedBallotOut):
+    round_id = fields.String()
+    scheme = fields.String(metadata={"description": "buurtbudget-receipt/2 (docs/privacy.md)"})
+    event = fields.Dict(allow_none=True, metadata={
+        "description": "the stored cast in canonical form: the bytes its Merkle leaf hashes"
+    })
+
+
+@blp.route("/<id:round_id>/turnout")
+class Turnout(MethodView):
+    @blp.response(200, TurnoutOut)
+    def get(self, round_id):
+        """Eligible residents, ballots and turnout: public once voting closed (409 before)."""
+        return voting.turnout(runtime(), caller(), round_id)
+
+
+@blp.route("/<id:round_id>/ballots/published")
+class PublishedBallots(MethodView):
+    @blp.arguments(PublishedQuery, location="query")
+    @blp.response(200, PublishedBallotsOut)
+    def get(self, query, round_id):
+        """The ballots that count, anonymised, by receipt: public once voting closed (else 409)."""
+        return voting.published_ballots(runtime(), caller(), round_id, **query)
+
+
+@blp.route("/<id:round_id>/receipts/<string(length=64):receipt>")
+class Receipt(MethodView):
+    @blp.response(200, ReceiptOut)
+    def get(self, round_id, receipt):
+        """One counted ballot by its receipt, with the stored event its log leaf hashes."""
+        return voting.published_ballot(runtime(), caller(), round_id, receipt)
+
+
+class PaperBallotIn(BallotIn):
+    """One paper ballot: the code from the letter it came with, or the serial on the paper."""
+
+    OPENAPI_RULES = {"allOf": [BallotIn.OPENAPI_RULES, {
+        "oneOf": [{"required": ["code"]}, {"required": ["serial"]}]
+    }]}
+
+    code = Text(validate=validate.Length(min=4, max=64))
+    serial = Text(validate=validate.Length(min=1, max=32),
+                  metadata={"description": "the paper-ballot serial of the round"})
+
+    @validates_schema
+    def one_source(self, data, **_kwargs):
+        if ("code" in data) == ("serial" in data):
+            raise ValidationError("give exactly one of code and serial", "_schema")
+
+
+class PaperBatchIn(StrictSchema):
+    ballots = fields.List(fields.Nested(PaperBallotIn), required=True,
+                          validate=validate.Length(min=1, max=MAX_PAPER_BATCH))
+
+
+class PaperBatchOut(StrictSchema):
+    round_id = fields.String()
+    batch_id = fields.String()
+    status = fields.String(metadata={"description": "entered, confirmed or discarded"})
+    ballots = fields.Integer()
+
+
+class DiscardIn(StrictSchema):
+    reason = Text(required=True, validate=validate.Length(min=1, max=500))
+
+
+@blp.route("/<id:round_id>/paper-batches")
+class PaperBatches(MethodView):
+    @requires("official")
+    @blp.arguments(PaperBatchIn)
+    @blp.response(201, PaperBatchOut)
+    @blp.doc(security=BEARER)
+    def post(self, data, round_id):
+        """Enter a batch of paper ballots (official); they count once another official confirms."""
+        papers = [{"code": paper.get("code"), "serial": paper.get("serial"),
+                   "choices": choices_of(paper)} for paper in data["ballots"]]
+        batch_id = runtime().application.enter_paper_ballots(
+            UUID(round_id), papers, actor=actor()
+        )
+        return {"round_id": round_id, "batch_id": str(batch_id), "status": "entered",
+                "ballots": len(papers)}
+
+
+@blp.route("/<id:round_id>/paper-batches/<id:batch_id>/confirm")
+class ConfirmPaperBatch(MethodView):
+    @requires("official")
+    @blp.response(200, PaperBatchOut)
+    @blp.doc(security=BEARER)
+    def post(self, round_id, batch_id):
+        """Confirm a batch another official entered: its ballots are cast and count."""
+        count = runtime().application.confirm_paper_ballots(
+            UUID(round_id), UUID(batch_id), actor=actor()
+        )
+        return {"round_id": round_id, "batch_id": batch_id, "status": "confirmed",
+                "ballots": count}
+
+
+@blp.route("/<id:round_id>/paper-batches/<id:batch_id>/discard")
+class DiscardPaperBatch(MethodView):
+    @requires("official")
+    @blp.arguments(DiscardIn)
+    @blp.response(200, PaperBatchOut)
+    @blp.doc(security=BEARER)
+    def post(self, data, round_id, batch_id):
+        """Discard a batch entered wrongly; its codes and serials stay unused."""
+        runtime().application.discard_paper_ballots(
+            UUID(round_id), UUID(batch_id), reason=data["reason"], actor=actor()
+        )
+        return {"round_id": round_id, "batch_id": batch_id, "status": "discarded", "ballots": 0}

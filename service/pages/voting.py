@@ -245,7 +245,7 @@ def cast(budget_round: dict[str, Any], code: str, *, cast_before: bool):
     if settings["method"] == "ordinal":
         chosen.sort(key=lambda item: form.choices[item["proposal_id"]])
     return show("vote/cast.html", budget_round, _("Your vote"), code=code, receipt=done["receipt"],
-                version=done["ballot_version"], chosen=chosen, choices=form.choices,
+                nonce=done["nonce"], version=done["ballot_version"], chosen=chosen, choices=form.choices,
                 settings=settings)
 
 
@@ -256,8 +256,18 @@ def receipts_page(round_id: str):
     published = voting.list_receipts(runtime(), caller(), round_id)
     wanted = "".join((request.args.get("receipt") or "").split()).lower()
     found = wanted in published["receipts"] if wanted else None
+    counted = None
+    if found:
+        counted = voting.published_ballot(runtime(), caller(), round_id, wanted)
+        counted["checkpoint"] = voting.checkpoint_covering(runtime(), caller(), counted)
+        titles = {item["proposal_id"]: item["title"] for item in ballot_of(budget_round)}
+        counted["chosen"] = sorted(
+            ((titles.get(pid, pid), points) for pid, points in counted["choices"].items()),
+            key=lambda item: (item[1], item[0]) if budget_round["voting"]["method"] == "ordinal"
+            else (0, item[0]),
+        )
     return show("vote/receipts.html", budget_round, _("Check my vote"), published=published,
-                wanted=wanted, found=found)
+                wanted=wanted, found=found, counted=counted)
 
 
 blp.add_url_rule("/rounds/<id:round_id>/vote", view_func=VotePage.as_view("vote_page"))

@@ -5,7 +5,11 @@ import base64
 import json
 from typing import Any
 
-from projections import audit_trail, proposals
+import sqlalchemy as sa
+
+from projections import audit_trail, proposals, rounds
+from service.audit_export import BALLOT_TOPICS, round_of_ballot
+from service.merkle_store import leaves
 from service.principal import Principal
 from service.queries.lookup import found
 from service.queries.rounds import round_in
@@ -44,15 +48,28 @@ def stored_state(state: bytes) -> Any:
 def event_log(
     rt: Runtime, principal: Principal, *, after: int = 0, limit: int = 1000
 ) -> dict[str, Any]:
-    """The stored events after a position, in log order, as stored, for offline replay."""
+    """The stored events after a position, in log order, as stored, for offline replay.
+
+    Ballots of a round still voting are sealed: their body (the choices) is left out and their
+    Merkle leaf hash given instead, so that nobody reads a choice before the count while the
+    tree can still be checked. The rounds' phases are read after the events, so a ballot
+    cast just before its round closed is sealed rather than shown early, never the reverse.
+    """
     principal.require(*EVENT_LOG_READERS)
     recorder = rt.application.recorder
     notifications = recorder.select_notifications(start=after + 1, limit=limit)
+    states = {n.id: stored_state(n.state) for n in notifications}
+    ballot_rounds = {
+        n.id: round_of_ballot(states[n.id]) for n in notifications
+        if n.topic in BALLOT_TOPICS and isinstance(states[n.id], dict)
+    }
+    sealed = _sealed(rt, ballot_rounds)
     events = [
         {
             "id": n.id, "originator_id": str(n.originator_id),
             "originator_version": n.originator_version, "topic": n.topic,
-            "state": stored_state(n.state),
+            **({"state": None, "sealed": True, "leaf_hash": sealed[n.id]} if n.id in sealed
+               else {"state": states[n.id]}),
         }
         for n in notifications
     ]
@@ -61,3 +78,23 @@ def event_log(
         "next_after": events[-1]["id"] if len(events) == limit else None,
         "head": recorder.max_notification_id() or 0,
     }
+
+
+def _sealed(rt: Runtime, ballot_rounds: dict[int, Any]) -> dict[int, str | None]:
+    """Notification id -> leaf hash (hex) of the ballot events of rounds voting now."""
+    if not ballot_rounds:
+        return {}
+    with rt.reading() as conn:
+        phases = dict(conn.execute(
+            sa.select(rounds.rounds.c.round_id, rounds.rounds.c.phase).where(
+                rounds.rounds.c.round_id.in_({str(r) for r in ballot_rounds.values()})
+            )
+        ).all())
+        # A round the read model does not know yet counts as voting: seal rather than show.
+        ids = [nid for nid, round_id in ballot_rounds.items()
+               if phases.get(str(round_id), "voting") == "voting"]
+        hashes = dict(conn.execute(
+            sa.select(leaves.c.notification_id, leaves.c.leaf_hash)
+            .where(leaves.c.notification_id.in_(ids))
+        ).all()) if ids else {}
+    return {nid: bytes(hashes[nid]).hex() if nid in hashes else None for nid in ids}

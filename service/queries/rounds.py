@@ -5,6 +5,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from domain.errors import NotFound
 from projections import ballots, rounds
 from service.principal import Principal
 from service.queries.lookup import found
@@ -41,3 +42,13 @@ def list_deposits(rt: Runtime, principal: Principal, round_id: str) -> list[dict
     with rt.reading() as conn:
         round_in(conn, round_id)
         return rounds.list_deposits(conn, round_id)
+
+
+def get_eligibility(rt: Runtime, principal: Principal, round_id: str) -> dict[str, Any]:
+    """Who may vote in the round (public); NotFound while no rules were set."""
+    with rt.reading() as conn:
+        round_in(conn, round_id)
+        electorate = ballots.electorate(conn, round_id)
+    if electorate is None or electorate["rules"] is None:
+        raise NotFound(f"round {round_id} has no eligibility rules yet")
+    return {"round_id": round_id, **electorate["rules"]}

@@ -179,7 +179,8 @@ def test_points_beyond_32_bits_are_counted(api: ApiCalls, rounds: RoundDriver, a
     driven = rounds.to("voting", costs=(100_000, 200_000), voting={"method": "cumulative", "points_total": 10})
     rt = runtime_of(app)
     ballot = Ballot.issue(round_id=UUID(driven.round_id), code_hash="a code the test made up")
-    ballot._cast(round_id=ballot.round_id, choices={driven.proposal_ids[0]: 3_000_000_000})
+    ballot._cast(round_id=ballot.round_id, choices={driven.proposal_ids[0]: 3_000_000_000},
+                 nonce="made up too", paper_batch=None)
     rt.application.recorder.insert_events(
         [rt.application.mapper.to_stored_event(e) for e in ballot.collect_events()]
     )

@@ -20,12 +20,13 @@ from tests.integration.test_tamper_matrix import (
 IBAN = "NL91ABNA0417164300"
 
 
-def run_round_to_the_end(api: Api) -> str:
+def round_open_for_voting(api: Api, place: str = "Lombok") -> tuple[str, list[str]]:
+    """A new round with two admitted proposals (Benches, Mural), voting open; its id and theirs."""
     municipality = api.post("/municipalities", {"name": "Utrecht"}, who="anna", expect=201)
     neighbourhood = api.post("/neighbourhoods", {
-        "municipality_id": municipality["municipality_id"], "name": "Lombok"}, who="anna", expect=201)
+        "municipality_id": municipality["municipality_id"], "name": place}, who="anna", expect=201)
     round_id = api.post("/rounds", {
-        "neighbourhood_id": neighbourhood["neighbourhood_id"], "title": "Lombok 2026",
+        "neighbourhood_id": neighbourhood["neighbourhood_id"], "title": f"{place} 2026",
         "voting": {"method": "approval", "max_choices": 2, "rule": "greedy"},
     }, who="anna", expect=201)["round_id"]
     path = f"/rounds/{round_id}"
@@ -36,6 +37,12 @@ def run_round_to_the_end(api: Api) -> str:
     for pid in pids:
         api.post(f"/proposals/{pid}/admit", who="anna")
     api.post(f"{path}/open-voting", who="anna")
+    return round_id, pids
+
+
+def run_round_to_the_end(api: Api) -> str:
+    round_id, pids = round_open_for_voting(api)
+    path = f"/rounds/{round_id}"
     codes = api.post(f"{path}/voting-codes", {"count": 3}, who="anna", expect=201)["codes"]
     for code, chosen in zip(codes, ([pids[0]], [pids[0], pids[1]], [pids[1]])):
         api.post(f"{path}/ballots", {"code": code, "proposals": chosen}, expect=201)

@@ -75,7 +75,7 @@ def projected_counts(runtime: Runtime, round_id: UUID) -> tuple[int, dict[str, i
 def recounted(runtime: Runtime, round_id: UUID) -> tuple[int, dict[str, int]]:
     """Turnout and approvals per proposal from the ballot events the tally counts."""
     final = runtime.application.final_ballots(round_id)
-    return len(final), dict(Counter(pid for _, choices in final.values() for pid in choices))
+    return len(final), dict(Counter(pid for _, choices, _receipt in final.values() for pid in choices))
 
 
 def test_the_older_log_holds_module_path_topics_only():

@@ -6,11 +6,12 @@ from uuid import uuid4
 
 import pytest
 
-from domain.ballot import Ballot, ballot_id_for, receipt_for
-from domain.errors import Conflict, RuleViolation
+from domain.ballot import Ballot, ballot_id_for, receipt_for, receipt_of_cast, voter_receipt
+from domain.errors import Conflict, Forbidden, RuleViolation
 from tests.unit.given_when_then import event, given, replay
 
 CODE_HASH = "keyed-hash-of-voting-code-K7Q2"
+NONCE = "5f0c9a1e3b7d4c2a8e6f1b0d9c3a7e5f"
 
 
 def issue(story, code_hash=CODE_HASH):
@@ -21,7 +22,9 @@ def issue(story, code_hash=CODE_HASH):
 def cast(story, **choices_by_name):
     """Cast the named proposals with these points (the ballot stores them by proposal id)."""
     choices = {story.pid(name): points for name, points in choices_by_name.items()}
-    return lambda ballot, budget_round: ballot.cast(budget_round=budget_round, choices=choices)
+    return lambda ballot, budget_round: ballot.cast(
+        budget_round=budget_round, choices=choices, nonce=NONCE
+    )
 
 
 @pytest.fixture
@@ -49,16 +52,49 @@ def test_a_voting_code_opens_the_same_ballot_every_time_and_no_one_elses(voting,
 def test_casting_records_the_choices_and_returns_the_voters_receipt(voting):
     choices = {voting.pid("playground"): 1, voting.pid("mural"): 1}
     outcome = given(issue(voting), voting.history()).when(cast(voting, playground=1, mural=1))
-    outcome.then(event(Ballot.Cast, round_id=voting.round.id, choices=choices))
+    outcome.then(event(Ballot.Cast, round_id=voting.round.id, choices=choices, nonce=NONCE))
     ballot = outcome.aggregate
     assert ballot.choices == choices
-    assert outcome.result == receipt_for(ballot.id, 2, choices)
+    # The voter recomputes it from the round, what they chose and the nonce shown to them.
+    assert outcome.result == voter_receipt(voting.round.id, choices, NONCE)
+    assert outcome.result == receipt_of_cast(ballot.id, 2, outcome.new_events[0])
+
+
+def test_a_cast_stored_before_receipts_had_a_nonce_keeps_its_old_receipt(voting):
+    choices = {voting.pid("mural"): 1}
+    ballot = replay(issue(voting))
+    ballot.cast(budget_round=voting.round, choices=choices, nonce=NONCE)
+    (stored,) = ballot.collect_events()
+    state = {"round_id": voting.round.id, "choices": choices}
+    Ballot.Cast.upcast_v1_v2(state)
+    old = Ballot.Cast(originator_id=ballot.id, originator_version=2,
+                      timestamp=stored.timestamp, **state)
+    assert old.nonce is None
+    assert receipt_of_cast(ballot.id, 2, old) == receipt_for(ballot.id, 2, choices)
+
+
+def test_a_voided_code_cannot_cast_and_a_cast_code_cannot_be_voided(voting):
+    given(issue(voting)).when(
+        lambda ballot: ballot.void(reason="letter lost", actor="official:anna")
+    ).then(event(Ballot.Voided, round_id=voting.round.id, reason="letter lost",
+                 actor="official:anna"))
+    ballot = replay(issue(voting))
+    ballot.void(reason="letter lost", actor="official:anna")
+    history = [*issue(voting), *ballot.collect_events()]
+    given(history, voting.history()).when(cast(voting, mural=1)).then_refused(
+        Forbidden, "this voting code was replaced by a new letter and is no longer valid"
+    )
+    cast_once = replay(issue(voting))
+    cast_once.cast(budget_round=voting.round, choices={voting.pid("mural"): 1}, nonce=NONCE)
+    given([*issue(voting), *cast_once.collect_events()]).when(
+        lambda ballot: ballot.void(reason="letter lost", actor="official:anna")
+    ).then_refused(Conflict, "the code of this letter has already been used to vote; it stays valid")
 
 
 def test_casting_again_replaces_the_choices_and_keeps_every_version(voting):
     issued = issue(voting)
     ballot = replay(issued)
-    first = ballot.cast(budget_round=voting.round, choices={voting.pid("mural"): 1})
+    first = ballot.cast(budget_round=voting.round, choices={voting.pid("mural"): 1}, nonce="n1")
     history = [*issued, *ballot.collect_events()]
 
     outcome = given(history, voting.history()).when(cast(voting, benches=1))
@@ -75,7 +111,7 @@ def test_casting_again_replaces_the_choices_and_keeps_every_version(voting):
 def test_ballots_are_cast_only_while_voting_is_open(story_in, phase):
     story = story_in(phase)
     given(issue(story), story.history()).when(
-        lambda ballot, budget_round: ballot.cast(budget_round=budget_round, choices={})
+        lambda ballot, budget_round: ballot.cast(budget_round=budget_round, choices={}, nonce=NONCE)
     ).then_refused(Conflict, f"voting is not open (the round is in phase '{phase}')")
 
 
@@ -89,7 +125,7 @@ def test_a_voting_code_counts_only_in_its_own_round(voting, story_in):
 def test_a_ballot_may_only_choose_proposals_on_the_ballot(voting):
     given(issue(voting), voting.history()).when(
         lambda ballot, budget_round: ballot.cast(
-            budget_round=budget_round, choices={str(uuid4()): 1}
+            budget_round=budget_round, choices={str(uuid4()): 1}, nonce=NONCE
         )
     ).then_refused(RuleViolation, "not on the ballot")
 

@@ -1,0 +1,131 @@
+"""Voter registers: who may vote in a round, a register upload that becomes codes and letters, and
+a new code for a lost letter (officials)."""
+from __future__ import annotations
+
+import tempfile
+import zipfile
+from uuid import UUID
+
+from flask import Response, request
+from flask.views import MethodView
+from marshmallow import fields, validate
+from werkzeug.wsgi import wrap_file
+
+from domain.eligibility import MAX_AREA_ENTRIES, MAX_MINIMUM_AGE
+from domain.errors import RuleViolation
+from service.api.common import BEARER, Blueprint, Count, StrictSchema, Text
+from service.auth import actor, caller, requires
+from service.extension import runtime
+from service.queries import rounds
+from service.voter_register import import_register
+from service.voting_letters import vote_url, write_letters
+
+blp = Blueprint("register", __name__, url_prefix="/api/v1/rounds",
+                description="Voter registers, codes and letters")
+
+# A municipality's extract of a million residents is about 100 MB; other bodies stop at 1 MB.
+MAX_REGISTER_BYTES = 500_000_000
+
+
+class EligibilityIn(StrictSchema):
+    minimum_age = Count(required=True, minimum=0, maximum=MAX_MINIMUM_AGE)
+    reference_date = fields.Date(required=True,
+                                 metadata={"description": "age is counted on this day"})
+    postcodes = fields.List(
+        Text(validate=validate.Length(min=4, max=15)), required=True,
+        validate=validate.Length(min=1, max=MAX_AREA_ENTRIES),
+        metadata={"description": "1091AB, 1091 (all its letters), 1091-1094, 1091AA-1091GZ"},
+    )
+
+
+class EligibilityOut(StrictSchema):
+    round_id = fields.String()
+    minimum_age = fields.Integer()
+    reference_date = fields.String()
+    postcodes = fields.List(fields.String())
+
+
+class ReissueIn(StrictSchema):
+    person_key = Text(required=True, validate=validate.Length(min=1, max=200))
+    reason = Text(required=True, validate=validate.Length(min=1, max=500))
+
+
+class ReissueOut(StrictSchema):
+    round_id = fields.String()
+    code = fields.String(metadata={"description": "print it on the new letter now: shown once"})
+    vote_url = fields.String()
+
+
+@blp.route("/<id:round_id>/eligibility")
+class Eligibility(MethodView):
+    @requires("official")
+    @blp.arguments(EligibilityIn)
+    @blp.response(200, EligibilityOut)
+    @blp.doc(security=BEARER)
+    def put(self, data, round_id):
+        """Set who may vote: minimum age on a date and the area's postcodes (official)."""
+        rules = {**data, "reference_date": data["reference_date"].isoformat()}
+        runtime().application.set_eligibility(UUID(round_id), rules=rules, actor=actor())
+        return {"round_id": round_id, **rules}
+
+    @blp.response(200, EligibilityOut)
+    def get(self, round_id):
+        """Who may vote in the round (public)."""
+        return rounds.get_eligibility(runtime(), caller(), round_id)
+
+
+@blp.route("/<id:round_id>/register")
+class Register(MethodView):
+    @requires("official")
+    @blp.response(201, content_type="application/zip",
+                  description="letters.pdf and mail-merge.csv; the counts in X-Register-* headers")
+    @blp.doc(security=BEARER, requestBody={
+        "required": True,
+        "description": "the register as CSV (columns in docs/privacy.md; `;` or `,`, UTF-8 or "
+                       "Latin-1): every line is checked, and nothing is issued unless all "
+                       "are valid",
+        "content": {"text/csv": {"schema": {"type": "string", "format": "binary"}}},
+    })
+    def post(self, round_id):
+        """Upload a voter register: a zip with the letters (PDF) and the mail-merge CSV of every
+        eligible resident who had no code yet. The codes are in this answer only."""
+        request.max_content_length = MAX_REGISTER_BYTES
+        if not request.content_length:
+            raise RuleViolation("send the register (CSV) as the request body", field="register")
+        app = runtime().application
+        done = import_register(app, UUID(round_id), request.stream, actor=actor())
+        # On disk, not in memory: a large register's letters run to hundreds of megabytes.
+        archive = tempfile.TemporaryFile()  # noqa: SIM115 - the response closes it once sent
+        try:
+            with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as zipped:
+                for name, kind in (("letters.pdf", "pdf"), ("mail-merge.csv", "mail_merge")):
+                    with zipped.open(name, "w") as member:
+                        write_letters(app, UUID(round_id), done.staged,
+                                      base_url=request.url_root, **{kind: member})
+        except BaseException:
+            archive.close()
+            raise
+        finally:
+            done.staged.close()
+        archive.seek(0)
+        report = done.report()
+        headers = {
+            "Content-Disposition": f'attachment; filename="letters-{round_id}.zip"',
+            **{f"X-Register-{name.replace('_', '-').title()}": str(report[name])
+               for name in ("rows", "eligible", "not_eligible", "already_enrolled", "enrolled")},
+        }
+        return Response(wrap_file(request.environ, archive), status=201,
+                        mimetype="application/zip", headers=headers, direct_passthrough=True)
+
+
+@blp.route("/<id:round_id>/register/reissue")
+class Reissue(MethodView):
+    @requires("official")
+    @blp.arguments(ReissueIn)
+    @blp.response(201, ReissueOut)
+    @blp.doc(security=BEARER)
+    def post(self, data, round_id):
+        """A new code for a resident whose letter was lost; the old code stops working."""
+        code = runtime().application.reissue_code(UUID(round_id), actor=actor(), **data)
+        return {"round_id": round_id, "code": code,
+                "vote_url": vote_url(request.url_root, round_id)}
