@@ -41,8 +41,8 @@ def recount(runtime: Runtime, round_id: UUID) -> tuple[int, dict[str, tuple[int,
     """Turnout and (ballots, points) per proposal, from the final ballots the tally counts."""
     final = runtime.application.final_ballots(round_id)
     counts: dict[str, tuple[int, int]] = {}
-    for _version, choices in final.values():
-        for proposal_id, points in choices.items():
+    for ballot in final.values():
+        for proposal_id, points in ballot.choices.items():
             named, given_points = counts.get(proposal_id, (0, 0))
             counts[proposal_id] = (named + 1, given_points + points)
     return len(final), counts
