@@ -58,6 +58,9 @@ BATCH_SIZE = 1000
 # SQLite) while memory stays bounded by the page, not by the log.
 REBUILD_BATCH_SIZE = 10_000
 SQLITE_BULK_CACHE_KIB = 32 * 1024
+# A page reads at most this many log ids per event it holds: the topics no read model handles
+# are skipped, about half of a ballot-heavy log.
+SELECTED_IDS_PER_PAGE = 3
 # Bound parameters per statement stay well under SQLite's limit (32,766).
 KEYS_PER_SELECT = 500
 
@@ -442,12 +445,15 @@ class Projector:
                 return applied, stopped
             start = min(positions.get(m.name, 0) for m in behind)
             topics = sorted({topic for m in behind for topic in self._topics[m.name]})
+            # The ids are bounded above too: asked for the whole rest of the log, PostgreSQL may
+            # scan and sort all of it for every page (it does on a table not yet analysed).
+            stop = min(head, start + SELECTED_IDS_PER_PAGE * page_size)
             notifications = self.recorder.select_notifications(
-                start=start + 1, limit=page_size, stop=head, topics=topics
+                start=start + 1, limit=page_size, stop=stop, topics=topics
             )
-            # Fewer than a full page means everything up to `head` has been seen (ids can have
+            # Fewer than a full page means everything up to `stop` has been seen (ids can have
             # gaps where a transaction rolled back).
-            end = head if len(notifications) < page_size else notifications[-1].id
+            end = stop if len(notifications) < page_size else notifications[-1].id
             page = _Page(notifications, end, self.mapper, self._classes)
             for model in behind:
                 applied += self._apply_page(model, page)
