@@ -14,6 +14,7 @@ from domain.voting import DEFAULT_TIE_BREAK, TALLY_COMPLETIONS, TALLY_RULES
 from service.cli_audit import audit_command
 from service.cli_ledger import ledger_group
 from service.cli_payouts import payouts_group
+from service.cli_privacy import privacy_group
 from service.cli_tally import tally_command
 from service.config import load_settings
 from service.principal import ROLES
@@ -58,6 +59,7 @@ cli.add_command(tally_command)
 cli.add_command(audit_command)
 cli.add_command(ledger_group)
 cli.add_command(payouts_group)
+cli.add_command(privacy_group)
 
 
 def main() -> None:

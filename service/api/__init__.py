@@ -7,6 +7,7 @@ from service.api.ledger import blp as ledger
 from service.api.payment_batches import blp as payment_batches
 from service.api.payouts import blp as payouts
 from service.api.places import blp as places
+from service.api.privacy import blp as privacy
 from service.api.proposals import blp as proposals
 from service.api.rounds import blp as rounds
 from service.api.tokens import blp as tokens
@@ -14,5 +15,5 @@ from service.api.voting import blp as voting
 
 BLUEPRINTS = [
     health, places, rounds, proposals, voting, payouts, payment_batches, bank_statements, audit,
-    audit_log, ledger, tokens,
+    audit_log, ledger, tokens, privacy,
 ]

@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 from projections import audit_trail, proposals
+from projections.audit_trail import PERSONAL_FIELDS
 from service.principal import Principal
 from service.queries.lookup import found
 from service.queries.rounds import round_in
@@ -20,7 +21,9 @@ def round_audit_trail(
     principal.require(*AUDIT_TRAIL_READERS)
     with rt.reading() as conn:
         round_in(conn, round_id)
-        return audit_trail.audit_trail(conn, round_id=round_id, after=after, limit=limit)
+        rows = audit_trail.audit_trail(conn, round_id=round_id, after=after, limit=limit)
+        rt.personal_data.open_rows(conn, [row["data"] for row in rows], PERSONAL_FIELDS)
+        return rows
 
 
 def proposal_audit_trail(
@@ -30,7 +33,9 @@ def proposal_audit_trail(
     principal.require(*AUDIT_TRAIL_READERS)
     with rt.reading() as conn:
         found(proposals.get_proposal(conn, proposal_id), "proposal", proposal_id)
-        return audit_trail.audit_trail(conn, proposal_id=proposal_id)
+        rows = audit_trail.audit_trail(conn, proposal_id=proposal_id)
+        rt.personal_data.open_rows(conn, [row["data"] for row in rows], PERSONAL_FIELDS)
+        return rows
 
 
 def stored_state(state: bytes) -> Any:
