@@ -129,7 +129,7 @@ class PersonalDataKeys:
             keys = dict(conn.execute(
                 sa.select(personal_data_keys.c.subject_id, personal_data_keys.c.data_key)
                 .where(personal_data_keys.c.subject_id.in_(sorted(subject_ids)))
-            ).tuples().all())
+            ).all())
         return {envelope: _opened(envelope, keys) for envelope in envelopes}
 
     def open_rows(
