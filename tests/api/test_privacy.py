@@ -32,6 +32,8 @@ def test_an_admin_erases_a_proposer_and_a_payee_and_reads_show_it(api, rounds):
         payout = listed[paid["payout_id"]]
         assert (payout["payee_name"], payout["iban"]) == ("[erased]", "[erased]")
     assert api.get(f"/proposals/{proposal_id}")["proposer_name"] == "[erased]"
+    page = api.client.get(f"/proposals/{proposal_id}")
+    assert page.status_code == 200 and "naam gewist op verzoek" in page.get_data(as_text=True)
     trail = api.get(f"/proposals/{proposal_id}/audit-trail", as_="auditor")
     submitted = next(e for e in trail if e["event_type"] == "Submitted")
     assert submitted["data"]["proposer_email_sealed"] == "[erased]"
