@@ -11,6 +11,7 @@ from typing import Any
 
 from domain.errors import NotFound, RuleViolation
 from domain.personal_data import (
+    ERASED,
     PLAIN_PREFIX,
     DataSubject,
     normalise_email,
@@ -29,19 +30,30 @@ def _plaintext(envelope: str) -> str:
 
 
 def _records_of(
-    rows: list[dict[str, str]], kind: str, id_column: str, column: str, subject_ids: set[str],
-    identifier: str | None, normalise: Any,
+    rt: Runtime, conn: Any, rows: list[dict[str, str]], kind: str, id_column: str, column: str,
+    subject_ids: set[str], identifier: str | None, normalise: Any,
 ) -> tuple[list[str], list[str]]:
-    """The records holding this person's data, and those of them stored in plaintext."""
+    """The records holding this person's data, and those of them stored in plaintext.
+
+    A sealed record is theirs when it names one of their subject ids, or when it opens to their
+    address or IBAN (a key made under another SECRET_KEY is not found by its keyed hash).
+    Adds the subject ids found that way to `subject_ids`.
+    """
+    opened = rt.personal_data.open_all(conn, (row[column] for row in rows))
     records, plaintext = [], []
     for row in rows:
-        subject_id = subject_of(row[column])
+        envelope, record = row[column], record_of(kind, row[id_column])
+        subject_id = subject_of(envelope)
         if subject_id is not None:
-            if subject_id in subject_ids:
-                records.append(record_of(kind, row[id_column]))
-        elif identifier is not None and normalise(_plaintext(row[column])) == identifier:
-            records.append(record_of(kind, row[id_column]))
-            plaintext.append(record_of(kind, row[id_column]))
+            text = opened.get(envelope, ERASED)
+            if subject_id in subject_ids or (
+                identifier is not None and text != ERASED and normalise(text) == identifier
+            ):
+                subject_ids.add(subject_id)
+                records.append(record)
+        elif identifier is not None and normalise(_plaintext(envelope)) == identifier:
+            records.append(record)
+            plaintext.append(record)
     return records, plaintext
 
 
@@ -61,11 +73,11 @@ def erase_personal_data(
     }
     with rt.reading() as conn:
         proposals, plain_proposals = _records_of(
-            proposer_records(conn), "proposal", "proposal_id", "proposer_email", subject_ids,
+            rt, conn, proposer_records(conn), "proposal", "proposal_id", "proposer_email", subject_ids,
             normalise_email(email) if email else None, normalise_email,
         )
         payouts, plain_payouts = _records_of(
-            payee_records(conn), "payout", "payout_id", "iban", subject_ids,
+            rt, conn, payee_records(conn), "payout", "payout_id", "iban", subject_ids,
             normalise_iban(iban) if iban else None, normalise_iban,
         )
     if not subject_ids and not proposals and not payouts:

@@ -188,3 +188,21 @@ def _keys_left(runtime: Runtime) -> list[bytes]:
     with runtime.engine.connect() as conn:
         keys = [row.data_key for row in conn.execute(sa.select(personal_data_keys))]
     return keys
+
+
+def test_a_person_whose_key_was_made_under_another_secret_key_is_still_found_and_erased(
+    runtime: Runtime, settings: dict[str, Any]
+) -> None:
+    driven = drive_round(runtime.application, "submission")
+    other = Runtime({**settings, "SECRET_KEY": "a-rotated-secret-key"})
+    try:
+        outcome = erase_personal_data(
+            other, email="fatima@example.org", reason="AVG 2026-9", actor="admin:privacy"
+        )
+    finally:
+        other.close()
+
+    assert outcome["keys_destroyed"] == 1 and _keys_left(runtime) == []
+    assert sorted(outcome["records"]) == sorted(f"proposal:{p}" for p in driven.proposals.values())
+    seen = proposals.list_proposals(runtime, Principal("anna", "official"), str(driven.round_id))
+    assert {p["proposer_name"] for p in seen} == {ERASED}
