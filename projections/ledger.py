@@ -14,7 +14,6 @@ from typing import Any
 import sqlalchemy as sa
 
 from domain.budget_round import BudgetRound
-from domain.personal_data import ERASED, PersonalDataErasure, records_of_kind
 from domain.ledger import (
     ACCOUNTS,
     MONEY_EVENTS,
@@ -25,6 +24,7 @@ from domain.ledger import (
     round_facts_of,
     transaction_for,
 )
+from domain.personal_data import ERASED, PersonalDataErasure, records_of_kind
 from projections.tracking import Batch, ReadModel, handles, metadata
 
 R = BudgetRound

@@ -26,7 +26,7 @@ from service.runtime import Runtime
 
 def _plaintext(envelope: str) -> str:
     # Read-model rows projected before sealing hold bare text; after it, a `plain:` envelope.
-    return envelope[len(PLAIN_PREFIX):] if envelope.startswith(PLAIN_PREFIX) else envelope
+    return envelope.removeprefix(PLAIN_PREFIX)
 
 
 def _records_of(

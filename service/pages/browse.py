@@ -9,9 +9,9 @@ from flask_babel import gettext as _
 from domain.personal_data import ERASED
 from service.auth import caller
 from service.extension import runtime
+from service.pages import wording
 from service.queries import payouts, places, proposals, rounds
 from service.queries.visibility import ON_THE_BALLOT
-from service.pages import wording
 
 blp = Blueprint("browse", __name__)
 

@@ -25,9 +25,9 @@ from projections.ballots import turnout, vote_counts
 from projections.payouts import list_payouts
 from projections.proposals import get_proposal
 from projections.rounds import get_round
-from service.queries import proposals as proposal_queries
 from service.erasure import erase_personal_data
 from service.principal import Principal
+from service.queries import proposals as proposal_queries
 from service.runtime import Runtime
 from tests.integration.conftest import OFFICIAL, SECOND_OFFICIAL, dump_read_models
 

@@ -18,8 +18,8 @@ from beancount.core import realization
 
 from domain.ledger import Ledger, balances
 from domain.ledger import Line as LedgerLine
-from projections.ledger import line_rows
 from domain.personal_data import DataSubject
+from projections.ledger import line_rows
 from service.ledger_export import FORMATS, ExportHeader, counterparty_id, euros
 from tests.unit.conftest import LABELLING_SEALER, RoundStory
 
