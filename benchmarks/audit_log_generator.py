@@ -35,7 +35,6 @@ from service.personal_data_keys import PersonalDataKeys
 from service.signed_note import public_key_pem
 
 
-
 @functools.cache
 def personal_data() -> PersonalDataKeys:
     """Personal data is sealed as the service seals it, with keys kept in memory."""
