@@ -42,6 +42,10 @@ class StoredEventOut(StrictSchema):
     originator_version = fields.Integer()
     topic = fields.String()
     state = fields.Raw(metadata={"description": "the stored event body (JSON), or base64 if not text"})
+    erased = fields.List(fields.String(), metadata={
+        "description": "fields of the body sealed with a key that was destroyed: their personal "
+                       "data is erased (docs/privacy.md)"
+    })
 
 
 class EventLogOut(StrictSchema):

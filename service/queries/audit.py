@@ -5,6 +5,7 @@ import base64
 import json
 from typing import Any
 
+from domain.personal_data import ERASED, SEALED_PREFIX
 from projections import audit_trail, proposals
 from projections.audit_trail import PERSONAL_FIELDS
 from service.principal import Principal
@@ -46,6 +47,22 @@ def stored_state(state: bytes) -> Any:
         return base64.b64encode(state).decode()
 
 
+def _mark_erased(rt: Runtime, events: list[dict[str, Any]]) -> None:
+    """Name in each event the sealed fields whose key was destroyed (`erased`), beside its state."""
+    sealed = {
+        id(event): {name: value for name, value in event["state"].items()
+                    if isinstance(value, str) and value.startswith(SEALED_PREFIX)}
+        for event in events if isinstance(event["state"], dict)
+    }
+    with rt.engine.connect() as conn:
+        opened = rt.personal_data.open_all(
+            conn, (value for fields in sealed.values() for value in fields.values())
+        )
+    for event in events:
+        fields = sealed.get(id(event), {})
+        event["erased"] = sorted(name for name, value in fields.items() if opened[value] == ERASED)
+
+
 def event_log(
     rt: Runtime, principal: Principal, *, after: int = 0, limit: int = 1000
 ) -> dict[str, Any]:
@@ -61,6 +78,7 @@ def event_log(
         }
         for n in notifications
     ]
+    _mark_erased(rt, events)
     return {
         "events": events,
         "next_after": events[-1]["id"] if len(events) == limit else None,

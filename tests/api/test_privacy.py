@@ -40,6 +40,13 @@ def test_an_admin_erases_a_proposer_and_a_payee_and_reads_show_it(api, rounds):
     ledger = api.call("GET", f"/ledger?format=csv&round_id={driven.round_id}", as_="auditor")
     assert ledger.status_code == 200 and b"[erased]" in ledger.data and b"Houtwerk" not in ledger.data
     assert api.balances(driven.round_id) == balances
+    log = api.get("/events?limit=1000", as_="auditor")["events"]
+    erased = {(e["topic"].rsplit(".", 1)[1], tuple(e["erased"])) for e in log if e["erased"]}
+    assert erased == {
+        ("Submitted", ("proposer_email_sealed", "proposer_name_sealed")),
+        ("PayoutRequested", ("iban_sealed", "payee_name_sealed")),
+    }
+    assert not [e for e in log if b"Fatima" in str(e["state"]).encode()]
     # The approved payout of the erased payee cannot go to the bank.
     driven.refused("POST", "payment-batches", BATCH, as_="official", status=409,
                    message="personal data was erased")
