@@ -132,14 +132,17 @@ class PersonalDataKeys:
         envelopes = {value for value in values if isinstance(value, str) and (
             value.startswith((SEALED_PREFIX, PLAIN_PREFIX)) or value == ERASED
         )}
-        subject_ids = {m.group(1) for m in map(SEALED.match, envelopes) if m is not None}
-        keys: dict[str, bytes] = {}
+        sealed = {e: m.groups() for e in envelopes if (m := SEALED.match(e)) is not None}
+        subject_ids = {subject_id for subject_id, _data in sealed.values()}
+        ciphers: dict[str, AESGCM] = {}
         if subject_ids:
-            keys = dict(conn.execute(
-                sa.select(personal_data_keys.c.subject_id, personal_data_keys.c.data_key)
-                .where(personal_data_keys.c.subject_id.in_(sorted(subject_ids)))
-            ).all())
-        return {envelope: _opened(envelope, keys) for envelope in envelopes}
+            ciphers = {
+                subject_id: AESGCM(key) for subject_id, key in conn.execute(
+                    sa.select(personal_data_keys.c.subject_id, personal_data_keys.c.data_key)
+                    .where(personal_data_keys.c.subject_id.in_(sorted(subject_ids)))
+                ).all()
+            }
+        return {envelope: _opened(envelope, sealed.get(envelope), ciphers) for envelope in envelopes}
 
     def open_rows(
         self, conn: sa.Connection, rows: Sequence[dict[str, Any]], fields: Sequence[str]
@@ -184,18 +187,19 @@ class PersonalDataKeys:
                 conn.exec_driver_sql("VACUUM FULL personal_data_keys")
 
 
-def _opened(envelope: str, keys: Mapping[str, bytes]) -> str:
+def _opened(
+    envelope: str, sealed: tuple[str, str] | None, ciphers: Mapping[str, AESGCM]
+) -> str:
+    """An envelope's text; `sealed` is its (subject id, data) when it is a sealed one."""
     if envelope.startswith(PLAIN_PREFIX):
-        return envelope[len(PLAIN_PREFIX):]
-    match = SEALED.match(envelope)
-    key = keys.get(match.group(1)) if match else None
-    if match is None or key is None:
+        return envelope.removeprefix(PLAIN_PREFIX)
+    cipher = ciphers.get(sealed[0]) if sealed else None
+    if sealed is None or cipher is None:
         return ERASED
+    subject_id, encoded = sealed
     try:
-        data = _unb64(match.group(2))
-        text = AESGCM(key).decrypt(
-            data[:NONCE_BYTES], data[NONCE_BYTES:], _associated_data(match.group(1))
-        )
+        data = _unb64(encoded)
+        text = cipher.decrypt(data[:NONCE_BYTES], data[NONCE_BYTES:], _associated_data(subject_id))
     except (InvalidTag, ValueError):
         return ERASED  # unreadable is shown as erased, never as an error
     return text.decode("utf-8")
