@@ -153,7 +153,12 @@ def run_child(step: str, settings: dict[str, Any], argument: str = "", code: Pat
 
 
 def fresh_database(backend: str, workdir: Path, name: str) -> dict[str, Any]:
-    settings: dict[str, Any] = {"SECRET_KEY": SECRET_KEY, "KEY_FILE": str(workdir / "unused.key")}
+    # The audit key beside the database, not in the working directory: the rebuild of another
+    # checkout (--before) runs in that checkout.
+    settings: dict[str, Any] = {
+        "SECRET_KEY": SECRET_KEY, "KEY_FILE": str(workdir / "unused.key"),
+        "AUDIT_KEY_FILE": str(workdir / f"{name}-audit.key"),
+    }
     if backend == "sqlite":
         return {**settings, "DATABASE_URL": f"sqlite:///{workdir / name}.db"}
     import psycopg

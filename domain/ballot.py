@@ -30,10 +30,19 @@ def ballot_id_for(round_id: UUID, code_hash: str) -> UUID:
 CANONICAL_JSON = json.JSONEncoder(sort_keys=True, separators=(",", ":"))
 
 
+def canonical_choices(choices: dict[str, int]) -> str:
+    """The choices as the one JSON text that a receipt digests."""
+    return CANONICAL_JSON.encode(choices)
+
+
 def receipt_for(ballot_id: UUID, version: int, choices: dict[str, int]) -> str:
     """A digest a voter keeps to check that exactly this ballot version was counted."""
-    line = f"{ballot_id}:{version}:{CANONICAL_JSON.encode(choices)}"
-    return hashlib.sha256(line.encode()).hexdigest()
+    return receipt_of_canonical(ballot_id, version, canonical_choices(choices))
+
+
+def receipt_of_canonical(ballot_id: UUID | str, version: int, canonical: str) -> str:
+    """`receipt_for`, given the choices' canonical JSON text (`canonical_choices`)."""
+    return hashlib.sha256(f"{ballot_id}:{version}:{canonical}".encode()).hexdigest()
 
 
 def counts_in_tally(cast_position: int, voting_closed_position: int | None) -> bool:

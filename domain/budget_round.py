@@ -203,20 +203,37 @@ class BudgetRound(Aggregate):
 
     def change_settings(
         self, *, schedule: dict[str, str] | None, voting: dict[str, Any] | None, actor: str
-    ) -> None:
-        """Change the schedule (until closed) or the voting rules (only before voting opens)."""
+    ) -> bool:
+        """Change the schedule (until closed) or the voting rules (only before voting opens).
+
+        Like a PATCH: the rules named change, the others stay as they were. Settings that are
+        already as asked are no change at all, in any phase: False, and no event (a client that
+        repeats its request gets the same answer, not a conflict or a second event).
+        """
+        if self._settings_unchanged(schedule, voting):
+            return False
         self.check_phase(*PHASES[:-1], doing="change the settings")
         if voting is not None:
             self.check_phase("submission", "review", doing="change the voting rules")
         new_schedule = (
             check_schedule({**self.schedule, **schedule}) if schedule is not None else self.schedule
         )
-        # Like a PATCH: the rules named change, the others stay as they were.
         new_voting = (
             VotingSettings.from_dict({**self.voting, **voting}).to_dict()
             if voting is not None else self.voting
         )
+        if new_schedule == self.schedule and new_voting == self.voting:
+            return False
         self._settings_changed(schedule=new_schedule, voting=new_voting, actor=actor)
+        return True
+
+    def _settings_unchanged(
+        self, schedule: dict[str, str] | None, voting: dict[str, Any] | None
+    ) -> bool:
+        """Every setting named already has the value asked (nothing named: nothing to change)."""
+        return all(
+            self.schedule.get(phase) == value for phase, value in (schedule or {}).items()
+        ) and all(self.voting.get(rule) == value for rule, value in (voting or {}).items())
 
     @event("SettingsChanged", topic="buurtbudget/BudgetRound.SettingsChanged")
     def _settings_changed(self, *, schedule: dict[str, str], voting: dict[str, Any], actor: str) -> None:

@@ -39,14 +39,21 @@ class Municipality(Aggregate):
         self.cbs_code = cbs_code
         self.paying_account: dict[str, str] | None = None
 
-    def set_paying_account(self, *, name: str, iban: str, actor: str) -> None:
-        """Set the bank account payouts are paid from; the IBAN is checked where it comes in."""
+    def set_paying_account(self, *, name: str, iban: str, actor: str) -> bool:
+        """Set the bank account payouts are paid from; the IBAN is checked where it comes in.
+
+        False, and no event, if the account already is this one.
+        """
         name = check_name(name)
         if len(name) > 70:  # the longest name a SEPA credit transfer carries
             raise RuleViolation("the paying account's name is at most 70 characters", field="name")
         if not isinstance(iban, str) or not iban.strip():
             raise RuleViolation("the paying account needs an IBAN", field="iban")
-        self._paying_account_set(name=name, iban=iban.strip(), actor=actor)
+        account = {"name": name, "iban": iban.strip()}
+        if getattr(self, "paying_account", None) == account:
+            return False
+        self._paying_account_set(**account, actor=actor)
+        return True
 
     @event("PayingAccountSet", topic="buurtbudget/Municipality.PayingAccountSet")
     def _paying_account_set(self, *, name: str, iban: str, actor: str) -> None:

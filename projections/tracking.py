@@ -19,13 +19,15 @@ import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from operator import attrgetter, itemgetter
 from datetime import datetime, timezone
+from operator import attrgetter, itemgetter
 from typing import Any
 
 import sqlalchemy as sa
 from eventsourcing.utils import resolve_topic
 from sqlalchemy.dialects import postgresql, sqlite
+
+from domain.event_topics import topics_of
 
 log = logging.getLogger(__name__)
 
@@ -351,6 +353,9 @@ class Projector:
         self.mapper = mapper
         self.models = list(models)
         self._handlers = {model.name: model.handlers() for model in self.models}
+        # Events no read model handles (a ballot's issue: half of a ballot-heavy log) are not
+        # even read.
+        self._topics = {name: topics_of(*handlers) for name, handlers in self._handlers.items()}
         self._classes: dict[str, type] = {}  # stored topic -> event class (old topics included)
         self._tables_of = {table.name: model.name for model in self.models for table in model.tables}
 
@@ -405,21 +410,40 @@ class Projector:
         Raises ProjectionError only when the failure could not be pinned to one event (the
         database went away, say): then nothing is recorded and the next call tries again.
         """
+        return self._catch_up(until, batch_size)[0]
+
+    def catch_up_for_reading(self) -> dict[str, Failure]:
+        """`catch_up` to the log's head; then the read models that are stopped (`failures`)."""
+        return self._catch_up(None, None)[1]
+
+    def _standing(self) -> tuple[dict[str, int], dict[str, Failure]]:
+        """`positions` and `failures` in one visit to the database (before every read)."""
+        with self.engine.connect() as conn:
+            positions = conn.execute(sa.select(tracking.c.name, tracking.c.position)).all()
+            stopped = conn.execute(sa.select(failures)).mappings().all()
+        return (
+            {row.name: row.position for row in positions},
+            {row["name"]: Failure(**row) for row in stopped},
+        )
+
+    def _catch_up(
+        self, until: int | None, batch_size: int | None
+    ) -> tuple[int, dict[str, Failure]]:
         head = self.log_position() if until is None else until
         page_size = batch_size or BATCH_SIZE
         applied = 0
         while True:
-            positions = self.positions()
-            stopped = self.failures()
+            positions, stopped = self._standing()
             behind = [
                 m for m in self.models
                 if m.name not in stopped and positions.get(m.name, 0) < head
             ]
             if not behind:
-                return applied
+                return applied, stopped
             start = min(positions.get(m.name, 0) for m in behind)
+            topics = sorted({topic for m in behind for topic in self._topics[m.name]})
             notifications = self.recorder.select_notifications(
-                start=start + 1, limit=page_size, stop=head
+                start=start + 1, limit=page_size, stop=head, topics=topics
             )
             # Fewer than a full page means everything up to `head` has been seen (ids can have
             # gaps where a transaction rolled back).

@@ -8,7 +8,7 @@ from flask import Flask, current_app, request
 from flask_smorest import Api
 from werkzeug.exceptions import BadRequest
 
-from service import extension, pages
+from service import console, extension, pages
 from service.api import BLUEPRINTS
 from service.api.common import CrossFieldRules, ErrorResponses, IdConverter
 from service.application import software_version
@@ -51,6 +51,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         api.register_blueprint(blueprint)
     register_error_handlers(app)
     pages.init_app(app)
+    console.init_app(app, settings)
     app.before_request(check_bearer_token)
     app.before_request(refuse_unknown_query_parameters)
     init_rate_limits(app, settings, page_for=pages.error_pages.page_for)

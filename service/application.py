@@ -548,9 +548,10 @@ class BuurtbudgetApplication(Application[UUID]):
             municipality_id = self._get(round_id, BudgetRound, "round", copy=False).municipality_id
             account = self.paying_account(municipality_id)
             if account is None:
-                raise RuleViolation(
+                # The request is well-formed; the municipality is not ready for it yet.
+                raise Conflict(
                     "the municipality has no paying account: set it, or give the debtor's "
-                    "name and IBAN with the batch", field="debtor_iban",
+                    "name and IBAN with the batch"
                 )
             debtor_name = debtor_name or account["name"]
             debtor_iban = debtor_iban or account["iban"]

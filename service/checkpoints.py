@@ -20,7 +20,7 @@ from domain.budget_round import BudgetRound
 from domain.event_topics import topics_of
 from service.config import DEFAULTS, ConfigurationError
 from service.merkle_store import checkpoints, cosignatures, stored_root, tree_size
-from domain.errors import Conflict, NotFound, RuleViolation
+from domain.errors import Conflict, Forbidden, NotFound, RuleViolation
 from service.signed_note import (
     COSIGNATURE_V1,
     Checkpoint,
@@ -167,7 +167,8 @@ def add_cosignature(
         try:
             signed_at = verify_cosignature(body, cosignature, name, public_key)
         except NoteError as error:
-            raise RuleViolation(str(error), field="cosignature") from None
+            # Not signed by the key given: refused like any credential that does not hold.
+            raise Forbidden(str(error)) from None
         exists = conn.execute(sa.select(cosignatures.c.checkpoint_id).where(
             cosignatures.c.checkpoint_id == checkpoint_id, cosignatures.c.witness_key == witness_key
         )).first()

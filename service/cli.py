@@ -19,7 +19,7 @@ from service.cli_tally import tally_command
 from service.config import load_settings
 from service.principal import ROLES
 from service.runtime import Runtime
-from service.token_store import create_token, list_tokens, revoke_token
+from service.token_store import TOKEN_PREFIX, create_token, list_tokens, revoke_token
 
 
 class State:
@@ -121,8 +121,10 @@ def token_revoke(state: State, token_id: str) -> None:
 
 @cli.command()
 @click.option("--json", "as_json", is_flag=True, help="print ids, codes and tokens as JSON")
+@click.option("--url", default="http://127.0.0.1:8000", show_default=True,
+              help="where the service will be served, for the console sign-in links")
 @pass_state
-def demo(state: State, as_json: bool) -> None:
+def demo(state: State, as_json: bool, url: str) -> None:
     """Fill the store with a demo neighbourhood: one closed round, one open for voting."""
     from service.demo import run_demo
 
@@ -143,6 +145,12 @@ def demo(state: State, as_json: bool) -> None:
         "voting_round_id": str(result.voting_round_id),
         "voting_codes": result.unused_codes,
         "tokens": tokens,
+        # The token rides in the fragment, which browsers never send: the sign-in page fills it
+        # in, and the server sees it once, in the sign-in form.
+        "console_links": {
+            name: f"{url.rstrip('/')}/console/sign-in#token={token}"
+            for name, token in tokens.items() if token.startswith(TOKEN_PREFIX)
+        },
     }
     if as_json:
         click.echo(json.dumps(summary, indent=2))
@@ -152,6 +160,8 @@ def demo(state: State, as_json: bool) -> None:
     click.echo("unused voting codes: " + ", ".join(result.unused_codes[:5]) + ", ...")
     for name, value in tokens.items():
         click.echo(f"token {name}: {value}")
+    for name, link in summary["console_links"].items():
+        click.echo(f"console sign-in for {name}: {link}")
 
 
 @cli.command()

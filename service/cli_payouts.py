@@ -8,11 +8,10 @@ from typing import Any
 from uuid import UUID
 
 import click
-from schwifty import IBAN
-from schwifty.exceptions import SchwiftyException
 
 from domain.errors import BudgetError
 from domain.money import format_euros
+from service.iban import InvalidIban, compact_iban
 from service.principal import Principal
 from service.queries import payment_batches
 from service.reconciliation import reconcile_statement
@@ -23,9 +22,9 @@ def _iban(_ctx: click.Context, param: click.Parameter, value: str | None) -> str
     if value is None:
         return None
     try:
-        return IBAN(value).compact
-    except SchwiftyException as error:
-        raise click.BadParameter(f"not a valid IBAN: {error}", param=param) from None
+        return compact_iban(value)
+    except InvalidIban as error:
+        raise click.BadParameter(str(error), param=param) from None
 
 
 def _round(_ctx: click.Context, param: click.Parameter, value: str) -> UUID:

@@ -23,6 +23,10 @@ ENVIRONMENT_KEYS = {
     "PAGE_CONTENT_SECURITY_POLICY": "BUURTBUDGET_PAGE_CONTENT_SECURITY_POLICY",
     "AUDIT_KEY_FILE": "BUURTBUDGET_AUDIT_KEY_FILE",
     "AUDIT_LOG_NAME": "BUURTBUDGET_AUDIT_LOG_NAME",
+    "OIDC_ISSUER": "BUURTBUDGET_OIDC_ISSUER",
+    "OIDC_CLIENT_ID": "BUURTBUDGET_OIDC_CLIENT_ID",
+    "OIDC_CLIENT_SECRET": "BUURTBUDGET_OIDC_CLIENT_SECRET",
+    "OIDC_ROLE_CLAIM": "BUURTBUDGET_OIDC_ROLE_CLAIM",
 }
 DEFAULTS: dict[str, Any] = {
     "DATABASE_URL": DEFAULT_DATABASE_URL,
@@ -48,6 +52,11 @@ DEFAULTS: dict[str, Any] = {
     "AUDIT_KEY_FILE": "buurtbudget-audit.key",
     # The origin line of every checkpoint and the name of the signing key (C2SP tlog-checkpoint).
     "AUDIT_LOG_NAME": "buurtbudget.local/audit-log",
+    # Single sign-on to the console (service/console/single_sign_on.py): off without an issuer.
+    "OIDC_ISSUER": None,
+    "OIDC_CLIENT_ID": None,
+    "OIDC_CLIENT_SECRET": None,
+    "OIDC_ROLE_CLAIM": "buurtbudget_role",
 }
 
 

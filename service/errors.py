@@ -78,14 +78,23 @@ def handle_unavailable(error: Exception):
 WRITES = ("POST", "PUT", "PATCH", "DELETE")
 
 
+# How long a client is asked to wait before reading a stopped read model again.
+READ_MODEL_RETRY_AFTER = "60"
+
+
+def read_model_status(error: ProjectionError) -> int:
+    """Log the incident; the status for it: 202 for a write, whose events are stored, else 503."""
+    log.error("incident %s: %s", error.incident, error)
+    return 202 if request.method in WRITES else 503
+
+
 def handle_read_model_unavailable(error: ProjectionError):
     """A read model cannot answer: 503 for a read; for a write, whose events are stored, 202.
 
     The message is generic on purpose; what went wrong (which may quote stored personal data or
     SQL) is in the server log under the incident id.
     """
-    log.error("incident %s: %s", error.incident, error)
-    if request.method in WRITES:
+    if read_model_status(error) == 202:
         # Views read after their command succeeded: the change is in the log, only showing it
         # has to wait until the read model runs again.
         return error_payload(
@@ -96,7 +105,7 @@ def handle_read_model_unavailable(error: ProjectionError):
         503, "Service Unavailable",
         f"this information is unavailable for now; the operators were told (incident {error.incident})",
     )
-    return payload, code, {"Retry-After": "60"}
+    return payload, code, {"Retry-After": READ_MODEL_RETRY_AFTER}
 
 
 def handle_unexpected(error: Exception):

@@ -20,8 +20,8 @@ from service.checkpoints import signer_of
 from service.config import secret_key_of, storage_of
 from service.event_store import EventStore, TransactionWriter
 from service.merkle_store import MerkleLeafWriter
+from service.console_sessions import token_metadata  # the tokens and their console sessions
 from service.personal_data_keys import KeyShredder, PersonalDataKeys, key_metadata
-from service.token_store import token_metadata
 
 
 class Runtime:
@@ -65,8 +65,7 @@ class Runtime:
         read of its own write, whichever worker served the write. A statement that reads a
         table of a stopped read model raises ReadModelStopped; the others are served as usual.
         """
-        self.projector.catch_up()
-        stopped = self.projector.failures()
+        stopped = self.projector.catch_up_for_reading()
         with self.engine.connect() as conn:
             if stopped:
                 sa.event.listen(conn, "before_execute", self._refuse_reads_of(stopped))

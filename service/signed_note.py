@@ -110,6 +110,13 @@ def cosign(body: str, name: str, private_key: Ed25519PrivateKey, timestamp: int)
     return f"{SIGNATURE_DASH} {name} {base64.b64encode(raw + signature).decode()}"
 
 
+# The shape of a cosignature line: dash, key name (no space, plus sign or control character),
+# base64 of 4 + 8 + 64 bytes (76: two "=").
+COSIGNATURE_LINE = (
+    rf"^{SIGNATURE_DASH} [^\s+\u0000-\u001f\u007f-\u009f]+ [A-Za-z0-9+/]{{101}}[AQgw]==$"
+)
+
+
 def verify_cosignature(body: str, line: str, name: str, public_key: Ed25519PublicKey) -> int:
     """The time (POSIX seconds) of a witness's valid cosignature of `body`; NoteError otherwise."""
     try:

@@ -5,11 +5,12 @@ from flask import Response
 from flask.views import MethodView
 from marshmallow import ValidationError, fields, validate, validates_schema
 
-from service.api.common import BEARER, Blueprint, StrictSchema, Text
+from service.api.common import BEARER, Blueprint, CheckedFormat, Pattern, StrictSchema, Text
 from service.auth import caller, requires
 from service.extension import runtime
 from service.queries import audit_log, money_trail
 from service.queries.visibility import EVENT_LOG_READERS
+from service.signed_note import COSIGNATURE_LINE, COSIGNATURE_V1, NoteError, parse_verifier_key
 
 blp = Blueprint(
     "audit_log", __name__, url_prefix="/api/v1/audit",
@@ -38,9 +39,35 @@ class CosignatureOut(StrictSchema):
     cosignature = fields.String(metadata={"description": "C2SP tlog-cosignature signature line"})
 
 
+class WitnessKey(CheckedFormat):
+    """A witness's C2SP verifier key for cosignatures (type 0x04), as the checkpoints store it."""
+
+    FORMAT = "c2sp-cosignature-verifier-key"
+    DESCRIPTION = (
+        "A C2SP signed-note verifier key of a witness, at most 200 characters: "
+        "`<name>+<key id, 8 hex digits>+<base64 of 0x04 and the 32-byte Ed25519 public key>`, "
+        "where the key id is the first 4 bytes of SHA-256(name, newline, 0x04, public key)."
+    )
+    MAX_LENGTH = 200  # the stored column's width
+
+    def check(self, text: str) -> str:
+        if len(text) > self.MAX_LENGTH:
+            raise ValueError(f"a witness key is at most {self.MAX_LENGTH} characters")
+        try:
+            parse_verifier_key(text, COSIGNATURE_V1)
+        except NoteError as error:
+            raise ValueError(str(error)) from None
+        return text.strip()
+
+
 class CosignatureIn(StrictSchema):
-    witness_key = Text(required=True, blank=False, validate=validate.Length(min=1, max=200))
-    cosignature = Text(required=True, blank=False, validate=validate.Length(min=1, max=500))
+    witness_key = WitnessKey(required=True)
+    cosignature = Text(required=True, validate=Pattern(
+        COSIGNATURE_LINE, error="not a C2SP cosignature line: an em dash, the witness's name and "
+        "the base64 of key id, time and signature",
+    ), metadata={"description": "a C2SP tlog-cosignature line by the witness's key over this "
+                 "checkpoint: an em dash, the key's name and the base64 of 4 bytes key id, 8 "
+                 "bytes time and 64 bytes Ed25519 signature (403 if it does not verify)"})
 
 
 class CheckpointOut(StrictSchema):
@@ -65,14 +92,26 @@ class CheckpointsQuery(StrictSchema):
 
 
 class InclusionQuery(StrictSchema):
-    position = index()
-    notification_id = index(1)
-    tree_size = index(1)
+    """Which entry (at least one of position and notification_id), in which tree.
+
+    Each identifier narrows the entry meant, as filters do: given both, they must name the same
+    entry (otherwise 404). "At least one" compares parameters, which OpenAPI 3.0 cannot state;
+    the descriptions say it and a request with neither is 400.
+    """
+
+    position = index(metadata={"description": "the entry's position in the log (0-based); "
+                               "at least one of position and notification_id is required"})
+    notification_id = index(1, metadata={"description": "the stored event's notification id; "
+                                         "at least one of position and notification_id is "
+                                         "required"})
+    tree_size = index(1, metadata={"description": "the tree the proof is against (default: the "
+                                   "whole log); a tree larger than the log, or one that does not "
+                                   "hold the entry, is 404"})
 
     @validates_schema
-    def one_entry(self, data, **_kwargs):
-        if ("position" in data) == ("notification_id" in data):
-            raise ValidationError("give exactly one of position and notification_id", "position")
+    def names_an_entry(self, data, **_kwargs):
+        if "position" not in data and "notification_id" not in data:
+            raise ValidationError("give position or notification_id (or both)", "position")
 
 
 class InclusionOut(StrictSchema):
@@ -85,8 +124,12 @@ class InclusionOut(StrictSchema):
 
 
 class ConsistencyQuery(StrictSchema):
-    first = index(required=True)
-    second = index()
+    """Two tree sizes; a tree larger than the log is 404, first larger than second is 422."""
+
+    first = index(required=True, metadata={"description": "the earlier tree's size; at most "
+                                           "second"})
+    second = index(metadata={"description": "the later tree's size (default: the whole log); "
+                             "at least first"})
 
 
 class ConsistencyOut(StrictSchema):

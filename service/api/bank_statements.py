@@ -17,6 +17,17 @@ blp = Blueprint(
 )
 
 
+# What `format: camt.053` means (no JSON Schema can state an XML document's rules).
+STATEMENT_FORMAT = (
+    "An ISO 20022 BankToCustomerStatement (camt.053.001.02 or later) as the bank sends it: "
+    "well-formed XML without a document type declaration or entities, root element Document "
+    "holding BkToCstmrStmt, at most 20 MB. Each entry (Ntry) has an amount (Amt, with Ccy) in "
+    "whole cents and, if any, a booking date (BookgDt/Dt or DtTm) that is a date; every amount is "
+    "in EUR, and a transfer matched to a payout by its EndToEndId is to the payout's IBAN. A "
+    "statement that breaks one of these is refused whole (422), naming the line."
+)
+
+
 class ReconciledLine(StrictSchema):
     line = fields.Integer()
     end_to_end_id = fields.String(allow_none=True)
@@ -41,10 +52,9 @@ class ReconciliationOut(StrictSchema):
 class BankStatements(MethodView):
     @requires("official")
     @blp.response(200, ReconciliationOut)
-    @blp.doc(security=BEARER, requestBody={
-        "required": True,
-        "content": {"application/xml": {"schema": {"type": "string", "format": "binary"}}},
-    })
+    @blp.doc(security=BEARER, requestBody={"required": True, "content": {"application/xml": {
+        "schema": {"type": "string", "format": "camt.053", "description": STATEMENT_FORMAT},
+    }}})
     def post(self):
         """Upload a CAMT.053 statement (the XML as the request body); a report per line."""
         if (request.content_length or 0) > MAX_STATEMENT_BYTES:

@@ -19,12 +19,12 @@ blp = Blueprint(
 
 
 class BatchIn(StrictSchema):
+    # Left out, they are the municipality's paying account's (an empty value is no default).
     debtor_name = Text(
-        load_default="", blank=False, validate=validate.Length(min=1, max=70),
+        blank=False, validate=validate.Length(min=1, max=70),
         metadata={"description": "the paying account (default: the municipality's)"},
     )
-    debtor_iban = IbanField(load_default="",
-                            metadata={"description": "default: the municipality's paying account"})
+    debtor_iban = IbanField(metadata={"description": "default: the municipality's paying account"})
     execution_date = fields.Date(required=True)
 
 
@@ -65,7 +65,8 @@ class Batches(MethodView):
         """Batch every approved payout that is not in a batch yet (official)."""
         batch_id = runtime().application.export_payment_batch(
             UUID(round_id), execution_date=data["execution_date"].isoformat(),
-            debtor_name=data["debtor_name"], debtor_iban=data["debtor_iban"], actor=actor(),
+            debtor_name=data.get("debtor_name", ""), debtor_iban=data.get("debtor_iban", ""),
+            actor=actor(),
         )
         return payment_batches.get_payment_batch(runtime(), caller(), round_id, batch_id)
 

@@ -240,10 +240,9 @@ class RoundSettings(MethodView):
     def patch(self, data, round_id):
         """Change the schedule, or the voting rules before voting opens (official).
 
-        A body that changes nothing (`{}`) answers the round as it is and records no event.
+        A body that changes nothing (`{}`, or the settings as they are) answers the round as it
+        is, in any phase, and records no event.
         """
-        if not (data["schedule"] or data["voting"]):
-            return read_round(round_id)
         runtime().application.change_round_settings(
             UUID(round_id), schedule=iso_schedule(data["schedule"]),
             voting=data["voting"], actor=actor(),

@@ -30,15 +30,7 @@ def round_crumbs(budget_round: dict[str, Any]) -> list[tuple[str, str | None]]:
 @blp.get("/")
 def home():
     """Municipalities, their neighbourhoods and each neighbourhood's rounds with phase and dates."""
-    principal = caller()
-    all_rounds = rounds.list_rounds(runtime(), principal)
-    municipalities = []
-    for municipality in places.list_municipalities(runtime(), principal):
-        neighbourhoods = [
-            {**n, "rounds": [r for r in all_rounds if r["neighbourhood_id"] == n["neighbourhood_id"]]}
-            for n in places.list_neighbourhoods(runtime(), principal, municipality["municipality_id"])
-        ]
-        municipalities.append({**municipality, "neighbourhoods": neighbourhoods})
+    municipalities = places.places_with_rounds(runtime(), caller())
     return render_template("pages/home.html", municipalities=municipalities, wording=wording)
 
 

@@ -1,7 +1,8 @@
 """Errors on page URLs as HTML pages in the page's language; the JSON API keeps its error shape.
 
 The app's handlers in `service.errors` answer every error as JSON. For a request that is not
-for the API (nor the health check), the same errors are shown as a page: 404, 429, 500 and the
+for the API (nor the health check), the same errors are shown as a page: 404, 429, 500, 503
+when a read model has stopped (202 when a form's change was stored all the same), and the
 others with their status, never a trace or a database message.
 """
 from __future__ import annotations
@@ -14,19 +15,31 @@ from flask_babel import lazy_gettext as _l
 from werkzeug.exceptions import HTTPException
 
 from domain.errors import BudgetError
+from projections.tracking import ProjectionError
 from service import errors as json_errors
 from service.errors import STATUS_OF
 from service.pages.security import JSON_PREFIXES
 
 log = logging.getLogger(__name__)
 EXPLAINED = {
+    403: (_l("Not allowed"), _l("Your role does not allow this. Ask an official with the "
+                                "right role, or sign in with another account.")),
     404: (_l("Page not found"), _l("There is no page at this address. It may have been "
                                    "mistyped, or the item is not public.")),
     429: (_l("Too many attempts"), _l("You have tried too often in a short time. Please wait "
                                       "a few minutes and try again.")),
     500: (_l("Something went wrong"), _l("An unexpected error happened on our side. It has "
                                          "been logged. Please try again later.")),
+    503: (_l("Temporarily unavailable"), _l("This information cannot be shown right now. "
+                                            "The operators have been told. Please try again "
+                                            "in a few minutes.")),
 }
+# A page form whose change was stored while the page that shows it cannot be read (202).
+STORED_NOT_SHOWN = (
+    _l("Your change was saved"),
+    _l("What you sent was stored, but it cannot be shown right now. The operators have been "
+       "told. Please look again in a few minutes; do not send it again."),
+)
 
 
 def wants_page() -> bool:
@@ -34,7 +47,7 @@ def wants_page() -> bool:
 
 
 def error_page(code: int, message: str | None = None):
-    title, explanation = EXPLAINED.get(code) or (
+    title, explanation = (STORED_NOT_SHOWN if code == 202 else EXPLAINED.get(code)) or (
         _("This did not work"), _("The request could not be handled (error %(code)s).", code=code)
     )
     return render_template(
@@ -63,6 +76,16 @@ def handle_budget_error(error: BudgetError):
     return error_page(code, error.message)
 
 
+def handle_read_model_unavailable(error: ProjectionError):
+    """A stopped read model: 503 for a page, 202 for a form whose change was stored."""
+    if not wants_page():
+        return json_errors.handle_read_model_unavailable(error)
+    code = json_errors.read_model_status(error)
+    # Only the incident id: what went wrong may quote personal data; it is in the server log.
+    body, code = error_page(code, _("Incident number: %(incident)s", incident=error.incident))
+    return body, code, {} if code == 202 else {"Retry-After": json_errors.READ_MODEL_RETRY_AFTER}
+
+
 def handle_unexpected(error: Exception):
     if not wants_page():
         return json_errors.handle_unexpected(error)
@@ -73,4 +96,5 @@ def handle_unexpected(error: Exception):
 def init_app(app: Flask) -> None:
     app.register_error_handler(HTTPException, handle_http_exception)
     app.register_error_handler(BudgetError, handle_budget_error)
+    app.register_error_handler(ProjectionError, handle_read_model_unavailable)
     app.register_error_handler(Exception, handle_unexpected)

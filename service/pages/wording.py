@@ -20,6 +20,11 @@ PHASES = {
     "closed": _l("Closed"),
 }
 
+def translated(words: dict[str, Any]) -> dict[str, str]:
+    """The words in the page's language, for a page that shows them many times."""
+    return {key: str(text) for key, text in words.items()}
+
+
 PROPOSAL_STATUSES = {
     "submitted": _l("Submitted"),
     "admitted": _l("On the ballot"),

@@ -58,10 +58,15 @@ def _balances(rt: Runtime, round_id: str, version: int, moment: datetime) -> dic
 
 
 def moment_asked(rt: Runtime, query: dict[str, Any]) -> datetime | None:
-    """The moment a time-travel query (`as_of` or `as_of_position`) asks for; None for now."""
+    """The moment a time-travel query (`as_of`, `as_of_position`) asks for; None for now.
+
+    Each bounds the log the answer is replayed from; given both, both bounds hold: the earlier
+    of `as_of` and the moment of the event at `as_of_position`.
+    """
+    bounds = [query["as_of"]] if query["as_of"] is not None else []
     if query["as_of_position"] is not None:
-        return moment_at_position(rt, query["as_of_position"])
-    return query["as_of"]
+        bounds.append(moment_at_position(rt, query["as_of_position"]))
+    return min(bounds, default=None)
 
 
 def moment_at_position(rt: Runtime, position: int) -> datetime:

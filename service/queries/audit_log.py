@@ -65,37 +65,42 @@ def checkpoints(
     }
 
 
-def _size_within(conn: Any, requested: int | None, field: str) -> int:
+def _size_within(conn: Any, requested: int | None) -> int:
+    """The tree size asked (default: the whole log); a tree the log has not grown to is not found."""
     current = tree_size(conn)
     if requested is None:
         return current
     if requested > current:
-        raise RuleViolation(f"the log has {current} entries, not {requested}", field=field)
+        raise NotFound(f"the log has {current} entries: there is no tree of {requested}")
     return requested
+
+
+def _entry(conn: Any, position: int | None, notification_id: int | None) -> tuple[int, int, bytes]:
+    """(position, notification id, leaf hash) of the entry that has every identifier given."""
+    if notification_id is not None:
+        found = leaf_at_notification(conn, notification_id)
+        if found is None or (position is not None and found[0] != position):
+            raise NotFound(f"no log entry with notification id {notification_id}"
+                           + (f" at position {position}" if position is not None else ""))
+        return found[0], notification_id, found[1]
+    row = conn.execute(leaves.select().where(leaves.c.position == position)).first()
+    if row is None:
+        raise NotFound(f"no log entry at position {position}")
+    return position, row.notification_id, bytes(row.leaf_hash)
 
 
 def inclusion_proof(
     rt: Runtime, principal: Principal, *, position: int | None, notification_id: int | None, size: int | None
 ) -> dict[str, Any]:
-    """The audit path of one entry (by log position or notification id) in a tree of `size`."""
+    """The audit path of one entry (by log position, notification id or both) in a tree of `size`.
+
+    Each identifier narrows which entry is meant: given both, they must name the same entry.
+    """
     with rt.engine.connect() as conn:
-        if notification_id is not None:
-            found = leaf_at_notification(conn, notification_id)
-            if found is None:
-                raise NotFound(f"no log entry with notification id {notification_id}")
-            position, leaf = found
-        else:
-            row = conn.execute(
-                leaves.select().where(leaves.c.position == position)
-            ).first()
-            if row is None:
-                raise NotFound(f"no log entry at position {position}")
-            notification_id, leaf = row.notification_id, bytes(row.leaf_hash)
-        size = _size_within(conn, size, "tree_size")
+        position, notification_id, leaf = _entry(conn, position, notification_id)
+        size = _size_within(conn, size)
         if position >= size:
-            raise RuleViolation(
-                f"entry {position} is not in the tree of {size} entries", field="tree_size"
-            )
+            raise NotFound(f"entry {position} is not in the tree of {size} entries")
         proof, root_hash = computed_from_store(conn, lambda subtree: (
             merkle_log.inclusion_proof(position, size, subtree), merkle_log.root(size, subtree)
         ))
@@ -110,8 +115,9 @@ def consistency_proof(
 ) -> dict[str, Any]:
     """The proof that the tree of `second` entries extends the tree of `first` entries."""
     with rt.engine.connect() as conn:
-        second = _size_within(conn, second, "second")
+        second = _size_within(conn, second)
         if first > second:
+            _size_within(conn, first)  # a tree the log does not have yet: not found
             raise RuleViolation(f"first ({first}) is larger than second ({second})", field="first")
         proof, first_root, second_root = computed_from_store(conn, lambda subtree: (
             merkle_log.consistency_proof(first, second, subtree) if first else [],

@@ -55,16 +55,21 @@ def test_checkpoints_and_proofs_verify_with_the_published_key_alone(api, rounds)
                            hashes(answer["proof"]))
 
 
-# A malformed query is 400 (the request's form); a proof the log cannot give is 422 or 404.
+# A malformed query is 400 (the request's form); an entry or a tree the log does not have is 404
+# (a tree larger than the log is one it has not grown to yet); first larger than second is 422.
 REFUSED = [
-    ("inclusion?position=0&notification_id=1", 400, "position"),
     ("inclusion", 400, "position"),
-    ("inclusion?position=0&tree_size=100000", 422, "tree_size"),
+    ("inclusion?tree_size=3", 400, "position"),
+    ("inclusion?position=0&tree_size=100000", 404, "no tree of 100000"),
+    ("inclusion?position=5&tree_size=3", 404, "not in the tree of 3"),
     ("inclusion?position=99999", 404, None),
+    ("inclusion?position=0&notification_id=2", 404, "notification id 2 at position 0"),
     ("inclusion?position=-1", 400, "position"),
     ("inclusion?position=abc", 400, "position"),
     ("consistency?first=5&second=2", 422, "first"),
-    ("consistency?first=1&second=100000", 422, "second"),
+    ("consistency?first=1&second=100000", 404, "no tree of 100000"),
+    ("consistency?first=100000", 404, "no tree of 100000"),
+    ("consistency?first=100000&second=2", 404, "no tree of 100000"),
     ("consistency", 400, "first"),
     (f"inclusion?position={10**30}", 400, "position"),
     (f"consistency?first=1&second={10**30}", 400, "second"),
@@ -77,6 +82,17 @@ def test_proofs_of_what_the_log_does_not_have_are_refused(api, rounds):
         payload = api.refused("GET", f"/audit/proofs/{query}", status=status)
         if field:
             assert field in payload.get("errors", {}) or field in payload["message"], payload
+
+
+def test_an_entry_named_by_position_and_notification_id_is_one_entry(api, rounds):
+    rounds.to("review")
+    by_position = api.get("/audit/proofs/inclusion?position=3&tree_size=5")
+
+    by_both = api.get(f"/audit/proofs/inclusion?position=3&tree_size=5"
+                      f"&notification_id={by_position['notification_id']}")
+
+    assert by_both == by_position
+    assert by_position["proof"]
 
 
 def test_the_export_is_for_auditors_streams_and_verifies(api, rounds):
@@ -103,7 +119,7 @@ def test_a_cosignature_is_kept_only_when_it_verifies(api, rounds):
     line = cosign(body, "witness.example/w1", witness, 1_800_000_000)
     url = f"/audit/checkpoints/{latest['id']}/cosignatures"
     other = cosign(body, "witness.example/w1", Ed25519PrivateKey.generate(), 1_800_000_000)
-    api.refused("POST", url, {"witness_key": key, "cosignature": other}, status=422)
+    api.refused("POST", url, {"witness_key": key, "cosignature": other}, status=403)
     api.refused("POST", url, {"witness_key": "not a key", "cosignature": line}, status=422)
     for unknown in (99999, 10**30):
         api.refused("POST", f"/audit/checkpoints/{unknown}/cosignatures",

@@ -76,7 +76,7 @@ def test_the_municipality_s_paying_account_is_the_default_debtor_of_a_batch(api,
     url = f"/municipalities/{municipality_of(api, rounds)}/paying-account"
     assert api.get(url, as_="auditor")["iban"] is None
     driven.refused("POST", "payment-batches", {"execution_date": "2026-12-01"}, as_="official",
-                   status=422, message="the municipality has no paying account")
+                   status=409, message="the municipality has no paying account")
 
     account = api.call("PUT", url, {"name": "Gemeente Amsterdam", "iban": "nl91 abna 0417 1643 00"},
                        as_="official")

@@ -7,17 +7,21 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import re
 from typing import Any
 from uuid import UUID
 
 import pytest
 from click.testing import CliRunner
 from flask import Flask
+from flask.testing import FlaskClient
 
 from domain.ballot import Ballot
 from domain.proposal import Proposal
+from projections.tracking import ReadModelStopped
 from service.cli import cli
 from service.extension import EXTENSION
+from service.pages.error_pages import handle_read_model_unavailable
 from service.runtime import Runtime
 from tests.api.conftest import ApiCalls, DrivenRound, RoundDriver
 from tests.conftest import cli_environment
@@ -184,3 +188,44 @@ def test_points_beyond_32_bits_are_counted(api: ApiCalls, rounds: RoundDriver, a
 
     listed = api.get(f"/rounds/{driven.round_id}/proposals", as_="official")
     assert {p["proposal_id"]: p["points"] for p in listed}[driven.proposal_ids[0]] == 3_000_000_000
+
+
+def test_a_page_that_needs_a_stopped_read_model_is_an_html_503_in_its_language(
+    client: FlaskClient, api: ApiCalls, poisoned: tuple[DrivenRound, int],
+) -> None:
+    driven, _position = poisoned
+
+    # The round page lists the proposals, whose read model stopped.
+    page = client.get(f"/rounds/{driven.round_id}")
+    assert page.status_code == 503
+    assert page.mimetype == "text/html"
+    assert page.headers["Retry-After"]
+    assert "Tijdelijk niet beschikbaar" in page.text
+    assert "default-src 'self'" in page.headers["Content-Security-Policy"]
+    incident = re.search(r"Meldingsnummer: ([0-9a-f]{12})", page.text)
+    assert incident, page.text
+    for leak in ("INSERT", "rm_proposals", "Henk", "example.org", str(UNSTORABLE_CENTS)):
+        assert leak not in page.text
+
+    english = client.get(f"/rounds/{driven.round_id}?lang=en")
+    assert english.status_code == 503 and english.mimetype == "text/html"
+    assert "Temporarily unavailable" in english.text and "Incident number: " in english.text
+
+    # The JSON API keeps its error shape for the same read.
+    response = api.call("GET", f"/rounds/{driven.round_id}/proposals")
+    assert response.status_code == 503 and response.mimetype == "application/json"
+    assert_generic(response.get_json(), 503)
+
+    # Pages the stopped read model is not needed for are served as usual.
+    assert client.get(f"/rounds/{driven.round_id}/proposals/new").status_code == 200
+
+
+def test_a_page_form_whose_change_was_stored_but_cannot_be_shown_answers_202(app: Flask) -> None:
+    stopped = ReadModelStopped("proposals", 42, incident="0123456789ab")
+    with app.test_request_context("/rounds/x/proposals/new?lang=en", method="POST"):
+        body, code, headers = handle_read_model_unavailable(stopped)
+    assert (code, headers) == (202, {})
+    assert "Your change was saved" in body and "Incident number: 0123456789ab" in body
+    with app.test_request_context("/api/v1/rounds/x/proposals", method="POST"):
+        payload, code = handle_read_model_unavailable(stopped)
+    assert (code, payload["code"]) == (202, 202)

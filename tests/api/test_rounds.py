@@ -393,9 +393,31 @@ def test_a_round_as_of_before_a_deposit_shows_the_earlier_balance(api, rounds):
     api.refused("GET", f"/rounds/{driven.round_id}?{before_it_existed}", status=404)
     api.refused("GET", f"/rounds/{driven.round_id}?as_of_position=999999", status=404)
     api.refused("GET", f"/rounds/{driven.round_id}?as_of=yesterday", status=400, message="as_of")
-    api.refused("GET", f"/rounds/{driven.round_id}?as_of={urlencode({'': between})[1:]}"
-                f"&as_of_position=1", status=400, message="as_of_position")
     api.refused("GET", f"/rounds/{driven.round_id}?at=1", status=400)
+
+
+def test_as_of_and_as_of_position_together_answer_at_the_earlier_bound(api, rounds):
+    driven = rounds.to("submission", deposit=0, costs=())
+    driven.post("deposits", {"amount": 750_000, "source": "Gemeente"}, status=201)
+    position_of_first = api.get("/audit/checkpoints")["tree_size"] - 1
+    between = datetime.now(timezone.utc).isoformat()
+    driven.post("deposits", {"amount": 250_000, "source": "Woningcorporatie"}, status=201)
+    last = api.get("/audit/checkpoints")["tree_size"] - 1
+    now = datetime.now(timezone.utc).isoformat()
+
+    moment_first = api.get(f"/rounds/{driven.round_id}?{urlencode({'as_of': between})}"
+                           f"&as_of_position={last}")
+    position_first = api.get(f"/rounds/{driven.round_id}?{urlencode({'as_of': now})}"
+                             f"&as_of_position={position_of_first}")
+    both_late = api.get(f"/rounds/{driven.round_id}?{urlencode({'as_of': now})}"
+                        f"&as_of_position={last}")
+
+    assert moment_first["deposited"] == position_first["deposited"] == 750_000
+    assert moment_first["as_of"] == datetime.fromisoformat(between).isoformat()
+    assert both_late["deposited"] == 1_000_000
+    for suffix in ("", "/proposals", "/payouts", "/results"):
+        api.refused("GET", f"/rounds/{driven.round_id}{suffix}?"
+                    f"{urlencode({'as_of': now})}&as_of_position={10**9}", status=404)
 
 
 def test_the_results_as_of_before_the_confirmation_show_the_tally_unconfirmed(api, rounds):

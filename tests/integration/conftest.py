@@ -82,11 +82,13 @@ def drive_round(
     *,
     codes: int = len(APPROVALS),
     title: str = "Oosterpark 2026",
+    voting: dict[str, Any] | None = None,
 ) -> DrivenRound:
     """Carry a new standard round from opening up to `phase` with the application's commands.
 
     "voting" issues `codes` voting codes; "decided" has cast APPROVALS with the first codes and
-    closed voting (no tally yet); "execution" has run and confirmed the tally.
+    closed voting (no tally yet); "execution" has run and confirmed the tally. `voting` replaces
+    the standard approval rules (the approvals of "decided" must then fit them).
     """
     municipality_id = app.register_municipality(name="Amsterdam", cbs_code="GM0363", actor=OFFICIAL)
     neighbourhood_id = app.register_neighbourhood(
@@ -95,7 +97,7 @@ def drive_round(
     driven = DrivenRound(app, app.open_round(
         neighbourhood_id=neighbourhood_id, title=f"Buurtbudget {title}",
         description="Ideas for the park and the streets around it.",
-        schedule={"submission": "2026-03-01", "voting": "2026-05-01"}, voting=VOTING,
+        schedule={"submission": "2026-03-01", "voting": "2026-05-01"}, voting=voting or VOTING,
         actor=OFFICIAL,
     ))
     rid = driven.round_id

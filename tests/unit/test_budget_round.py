@@ -136,7 +136,7 @@ WRONG_PHASE = [
     ),
     (
         "closed",
-        lambda r, s: r.change_settings(schedule={}, voting=None, actor=ACTOR),
+        lambda r, s: r.change_settings(schedule={"closed": "2099-12-31"}, voting=None, actor=ACTOR),
         "change the settings",
     ),
 ]
@@ -257,6 +257,31 @@ def test_the_schedule_can_still_change_while_voting_keeping_the_dates_not_named(
     merged = {**story.round.schedule, **schedule}
     assert merged["submission"] == "2026-03-01"
     outcome.then(event(BudgetRound.SettingsChanged, schedule=merged, voting=story.round.voting))
+
+
+@pytest.mark.parametrize("phase", ["submission", "voting", "closed"])
+@pytest.mark.parametrize("asked", [
+    lambda r: ({}, None), lambda r: (None, {}), lambda r: ({}, {}),
+    lambda r: (dict(list(r.schedule.items())[:2]), None),
+    lambda r: (None, {"method": r.voting["method"]}),
+    lambda r: (r.schedule, r.voting),
+], ids=["empty schedule", "empty voting", "both empty", "two dates", "one rule", "all"])
+def test_settings_as_they_are_are_no_change_in_any_phase(story_in, phase, asked):
+    story = story_in(phase)
+    schedule, voting = asked(story.round)
+    outcome = given(story.history()).when(
+        lambda r: r.change_settings(schedule=schedule, voting=voting, actor=ACTOR)
+    ).then()
+    assert outcome.result is False
+
+
+def test_a_change_that_names_one_new_setting_among_current_ones_is_recorded(story_in):
+    story = story_in("submission")
+    schedule = {**story.round.schedule, "decided": "2026-06-15"}
+    outcome = given(story.history()).when(
+        lambda r: r.change_settings(schedule=schedule, voting=story.round.voting, actor=ACTOR)
+    ).then(event(BudgetRound.SettingsChanged, schedule=schedule, voting=story.round.voting))
+    assert outcome.result is True
 
 
 def test_invalid_voting_rules_are_refused_naming_the_rule(story):

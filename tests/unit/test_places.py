@@ -85,6 +85,20 @@ def test_a_municipality_sets_the_account_it_pays_from(amsterdam):
                  iban="NL91ABNA0417164300", actor=ACTOR))
 
 
+def test_setting_the_paying_account_it_already_has_is_no_change(amsterdam):
+    amsterdam.set_paying_account(name="Gemeente Amsterdam", iban="NL91ABNA0417164300", actor=ACTOR)
+    history = amsterdam.collect_events()
+    outcome = given(history).when(
+        lambda m: m.set_paying_account(name=" Gemeente Amsterdam", iban="NL91ABNA0417164300 ",
+                                       actor=ACTOR)
+    ).then()
+    assert outcome.result is False
+    given(history).when(
+        lambda m: m.set_paying_account(name="Gemeente Amsterdam", iban="NL20INGB0001234567",
+                                       actor=ACTOR)
+    ).then(event(Municipality.PayingAccountSet, iban="NL20INGB0001234567"))
+
+
 @pytest.mark.parametrize("name, iban, message", [
     ("", "NL91ABNA0417164300", "name must not be empty"),
     ("G" * 71, "NL91ABNA0417164300", "at most 70 characters"),
