@@ -10,7 +10,12 @@ from werkzeug.exceptions import BadRequest
 
 from service import console, extension, pages
 from service.api import BLUEPRINTS
-from service.api.common import CrossFieldRules, ErrorResponses, IdConverter
+from service.api.common import (
+    CrossFieldRules,
+    ErrorResponses,
+    IdConverter,
+    no_default_a_client_may_not_send,
+)
 from service.application import software_version
 from service.auth import current_principal
 from service.config import load_settings
@@ -47,6 +52,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.url_map.converters["id"] = IdConverter
     api = Api(app, spec_kwargs={"extra_plugins": [CrossFieldRules(), ErrorResponses()]})
     api.register_converter(IdConverter, lambda _converter: {"type": "string", "format": "uuid"})
+    api.ma_plugin.converter.add_attribute_function(no_default_a_client_may_not_send)
     for blueprint in BLUEPRINTS:
         api.register_blueprint(blueprint)
     register_error_handlers(app)

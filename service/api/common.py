@@ -232,6 +232,18 @@ class CrossFieldRules(BasePlugin):
         return deepcopy(rules) if rules else None
 
 
+def no_default_a_client_may_not_send(_converter: Any, field: ma.fields.Field, ret: dict,
+                                     **_kwargs: Any) -> dict:
+    """apispec attribute function: no `default: null` on a field that refuses null.
+
+    Such a field is None inside the service when left out, but a documented default is a value
+    a client may send, and this one would be refused.
+    """
+    if "default" in ret and ret["default"] is None and not field.allow_none:
+        del ret["default"]
+    return {}
+
+
 class ErrorResponses(BasePlugin):
     """apispec plugin: each operation lists the error statuses it can answer, in the error shape.
 

@@ -119,8 +119,19 @@ def test_a_cosignature_is_kept_only_when_it_verifies(api, rounds):
     line = cosign(body, "witness.example/w1", witness, 1_800_000_000)
     url = f"/audit/checkpoints/{latest['id']}/cosignatures"
     other = cosign(body, "witness.example/w1", Ed25519PrivateKey.generate(), 1_800_000_000)
-    api.refused("POST", url, {"witness_key": key, "cosignature": other}, status=403)
-    api.refused("POST", url, {"witness_key": "not a key", "cosignature": line}, status=422)
+    # Well-formed but not signed by the key given (another key, another name): refused like a
+    # credential that does not hold. Malformed (the document states the shapes): 422.
+    api.refused("POST", url, {"witness_key": key, "cosignature": other}, status=403,
+                message="not by the key of witness.example/w1")
+    impostor = cosign(body, "witness.example/w2", witness, 1_800_000_000)
+    api.refused("POST", url, {"witness_key": key, "cosignature": impostor}, status=403,
+                message="not a cosignature of witness.example/w1")
+    for witness_key, cosignature in [
+        ("not a key", line), (key[:-2] + "AA", line),
+        (key, line.replace("witness.example/w1", "witness\u009e")), (key, line[:-3]),
+    ]:
+        api.refused("POST", url, {"witness_key": witness_key, "cosignature": cosignature},
+                    status=422)
     for unknown in (99999, 10**30):
         api.refused("POST", f"/audit/checkpoints/{unknown}/cosignatures",
                     {"witness_key": key, "cosignature": line}, status=404)

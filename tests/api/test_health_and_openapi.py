@@ -4,6 +4,8 @@ from __future__ import annotations
 import re
 import uuid
 
+import jsonschema_rs
+
 from service.pages import PAGE_BLUEPRINTS
 from service.runtime import Runtime
 
@@ -82,3 +84,56 @@ def test_every_operation_that_needs_a_token_says_so_in_the_document(api):
             if needs_token:
                 assert operation["security"] == [{"bearerAuth": []}]
     assert api.head() == head
+
+
+def _properties(spec):
+    for name, schema in spec["components"]["schemas"].items():
+        for field, prop in schema.get("properties", {}).items():
+            yield f"{name}.{field}", prop
+
+
+def test_every_documented_default_is_a_value_its_schema_accepts(api):
+    spec = api.get("/api/v1/openapi.json")
+    components = spec["components"]
+    parameters = [
+        (f"{path} {parameter['name']}", parameter["schema"])
+        for path, item in spec["paths"].items() for operation in item.values()
+        if isinstance(operation, dict)
+        for parameter in operation.get("parameters", []) if "schema" in parameter
+    ]
+
+    wrong = [
+        name for name, schema in [*_properties(spec), *parameters] if "default" in schema
+        and not (schema["default"] is None and schema.get("nullable"))
+        and not jsonschema_rs.is_valid(
+            {**{k: v for k, v in schema.items() if k != "nullable"}, "components": components},
+            schema["default"],
+        )
+    ]
+
+    assert not wrong, wrong
+    assert "default" not in dict(_properties(spec))["BatchIn.debtor_name"]
+
+
+def test_fields_checked_beyond_any_pattern_are_named_by_their_format_alone(api):
+    spec = api.get("/api/v1/openapi.json")
+    properties = dict(_properties(spec))
+    statement = spec["paths"]["/api/v1/bank-statements"]["post"]["requestBody"]["content"]
+
+    formats = {name: properties[name] for name in (
+        "PayingAccountIn.iban", "BatchIn.debtor_iban", "PayoutIn.iban", "CosignatureIn.witness_key"
+    )}
+
+    # A generator that knows the format makes valid values; beside a pattern it would make
+    # values of the right shape that the checksum or hash then refuses.
+    assert {name: (prop["type"], prop["format"]) for name, prop in formats.items()} == {
+        "PayingAccountIn.iban": ("string", "iban"), "BatchIn.debtor_iban": ("string", "iban"),
+        "PayoutIn.iban": ("string", "iban"),
+        "CosignatureIn.witness_key": ("string", "c2sp-cosignature-verifier-key"),
+    }
+    for prop in formats.values():
+        assert set(prop) <= {"type", "format", "description", "example"}, prop
+        assert prop["description"]
+    assert statement["application/xml"]["schema"]["format"] == "camt.053"
+    assert "EUR" in statement["application/xml"]["schema"]["description"]
+    assert properties["CosignatureIn.cosignature"]["pattern"].startswith("^\u2014 ")

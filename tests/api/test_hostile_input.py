@@ -145,6 +145,38 @@ def test_an_empty_settings_change_records_no_event(api, rounds):
     assert api.head() == head
 
 
+@pytest.mark.parametrize("stage", ["submission", "voting", "closed"])
+def test_a_settings_change_that_repeats_the_settings_records_no_event(api, rounds, stage):
+    driven = rounds.to(stage)
+    now = driven.get(as_="official")
+    head = api.head()
+
+    for body in (
+        {"schedule": now["schedule"]},
+        {"voting": {"method": now["voting"]["method"]}},
+        {"schedule": now["schedule"], "voting": now["voting"]},
+    ):
+        answered = driven.patch("settings", body)
+        assert (answered["schedule"], answered["voting"]) == (now["schedule"], now["voting"])
+
+    assert api.head() == head
+
+
+def test_setting_the_paying_account_it_already_has_records_no_event(api, rounds):
+    municipality = api.get(f"/neighbourhoods/{rounds.neighbourhood()}")["municipality_id"]
+    url = f"/municipalities/{municipality}/paying-account"
+    account = {"name": "Gemeente Amsterdam", "iban": "NL91ABNA0417164300"}
+    api.ok("PUT", url, account, as_="official")
+    head = api.head()
+
+    again = api.ok("PUT", url, {**account, "iban": "nl91 abna 0417 1643 00"}, as_="official")
+
+    assert again == {**account, "municipality_id": municipality}
+    assert api.head() == head
+    api.ok("PUT", url, {**account, "name": "Gemeente Amsterdam (betalingen)"}, as_="official")
+    assert api.head() == head + 1
+
+
 # -- nothing a read model cannot store becomes an event ------------------------------------------
 
 @pytest.mark.parametrize(
