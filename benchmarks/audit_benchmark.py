@@ -35,9 +35,9 @@ import sys
 import tempfile
 import time
 import uuid
-from pathlib import Path
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from types import SimpleNamespace
 
 REPO = Path(__file__).resolve().parents[1]
@@ -135,11 +135,14 @@ def cast_ballots(storage: Storage, count: int, *, with_log: bool) -> list[float]
     from service.checkpoints import CheckpointSigner
     from service.event_store import EventStore
     from service.merkle_store import MerkleLeafWriter
+    from service.personal_data_keys import PersonalDataKeys
     from tests.integration.conftest import APPROVALS, drive_round
 
     signer = CheckpointSigner("benchmark.local/log", Ed25519PrivateKey.generate())
     store = EventStore(storage, writers=[MerkleLeafWriter(signer)] if with_log else [])
-    app = BuurtbudgetApplication(event_store=store, secret_key=b"benchmark", create_tables=True)
+    personal_data = PersonalDataKeys.in_memory(b"benchmark")
+    app = BuurtbudgetApplication(event_store=store, secret_key=b"benchmark",
+                                 personal_data=personal_data, create_tables=True)
     try:
         driven = drive_round(app, "voting", codes=count)
         times = []

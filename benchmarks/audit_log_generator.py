@@ -8,6 +8,7 @@ export of a real store.
 """
 from __future__ import annotations
 
+import functools
 import json
 import random
 import shutil
@@ -30,7 +31,14 @@ from domain.round_result import count_round
 from service.audit_export import FORMAT
 from service.audit_verify import event_mapper
 from service.checkpoints import CheckpointSigner
+from service.personal_data_keys import PersonalDataKeys
 from service.signed_note import public_key_pem
+
+
+@functools.cache
+def personal_data() -> PersonalDataKeys:
+    """Personal data is sealed as the service seals it, with keys kept in memory."""
+    return PersonalDataKeys.in_memory(b"generator")
 
 # Four eyes: one official requests, another approves, a third marks paid.
 OFFICIAL, SECOND, THIRD = "official:anna", "official:bram", "official:carla"
@@ -120,7 +128,7 @@ def play_round(out: ExportWriter, rng: random.Random, municipality: Municipality
             description="", category="green",
             cost_lines=[{"description": "work", "amount": rng.randrange(5_000_00, 40_000_00)}],
             proposer_name="Resident", proposer_email="resident@example.org",
-            proposer_key_hash=f"key-{number}-{p}",
+            proposer_key_hash=f"key-{number}-{p}", personal_data=personal_data(),
         )
         for p in range(PROPOSALS)
     ]
@@ -163,7 +171,7 @@ def play_round(out: ExportWriter, rng: random.Random, municipality: Municipality
         budget_round.request_payout(
             payout_id=payout_id, proposal_id=winner["proposal_id"], amount=winner["cost"] // 2,
             payee_name="Aannemer BV", iban="NL91ABNA0417164300", kind="invoice",
-            reference="F-1", description="", actor=OFFICIAL,
+            reference="F-1", description="", actor=OFFICIAL, personal_data=personal_data(),
         )
         budget_round.approve_payout(payout_id=payout_id, actor=SECOND)
         budget_round.mark_payout_paid(payout_id=payout_id, bank_reference="BANK", actor=THIRD)

@@ -42,6 +42,7 @@ from domain.budget_round import BudgetRound  # noqa: E402
 from domain.ledger import Ledger  # noqa: E402
 from projections.ledger import line_rows  # noqa: E402
 from service.ledger_export import FORMATS, ExportHeader  # noqa: E402
+from service.personal_data_keys import PersonalDataKeys  # noqa: E402
 
 REFERENCE = "csv.writer"
 
@@ -66,6 +67,7 @@ def template_lines() -> list[dict[str, Any]]:
     winners = [{"proposal_id": pid, "cost": amount} for pid, amount in proposals.items()]
     r.record_tally(tally_id="t1", result={"winners": winners}, actor=official)
     r.confirm_tally(tally_id="t1", actor=second)
+    personal_data = PersonalDataKeys.in_memory(b"benchmark")
     for number, pid in enumerate(proposals):
         for part in range(4):
             payout_id = f"p-{number}-{part}"
@@ -73,6 +75,7 @@ def template_lines() -> list[dict[str, Any]]:
                 payout_id=payout_id, proposal_id=pid, amount=1_234_56 + part, kind="invoice",
                 payee_name=f"Leverancier {number}{part} B.V.", iban="NL91ABNA0417164300",
                 reference=f"FACT-2026-{number}{part}", description="", actor=official,
+                personal_data=personal_data,
             )
             if part == 3:
                 r.reject_payout(payout_id=payout_id, reason="geen factuur", actor=second)

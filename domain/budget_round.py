@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Collection
 from datetime import date
 from typing import Any
 from uuid import UUID
@@ -22,6 +23,7 @@ from domain.eligibility import EligibilityRules
 from domain.errors import Conflict, Forbidden, NotFound, RuleViolation
 from domain.event_topics import keep_module_path_topics
 from domain.money import format_euros, require_cents
+from domain.personal_data import DataSubject, PersonalDataSealer, plain_envelope
 from domain.voting import VotingSettings
 
 PHASES = ("submission", "review", "voting", "decided", "execution", "closed")
@@ -475,8 +477,13 @@ class BudgetRound(Aggregate):
         reference: str,
         description: str,
         actor: str,
+        personal_data: PersonalDataSealer,
     ) -> None:
-        """Ask to pay part of a winner's reservation to a payee; a second official must approve."""
+        """Ask to pay part of a winner's reservation to a payee; a second official must approve.
+
+        The payee's name and IBAN are sealed under the key of the IBAN's holder
+        (`domain/personal_data.py`).
+        """
         self.check_phase("execution", doing="request a payout")
         if payout_id in self.payouts:
             raise Conflict(f"payout {payout_id} already exists")
@@ -494,27 +501,57 @@ class BudgetRound(Aggregate):
                 f"reservation ({format_euros(room)})",
                 field="amount",
             )
+        payee_name = check_text(payee_name, field="payee_name", max_length=140)
+        if not isinstance(iban, str) or not iban.strip():
+            raise RuleViolation("the payout needs the payee's IBAN", field="iban")
+        payee = DataSubject.payee(iban)
         self._payout_requested(
             payout_id=payout_id,
             proposal_id=proposal_id,
             amount=amount,
-            payee_name=check_text(payee_name, field="payee_name", max_length=140),
-            iban=iban,
+            payee_name_sealed=personal_data.seal(payee, "payee_name", payee_name),
+            iban_sealed=personal_data.seal(payee, "iban", payee.identifier),
             kind=kind,
             reference=check_text(reference, field="reference", max_length=140),
             description=check_text(description, field="description", max_length=140, required=False),
             actor=actor,
         )
 
-    @event("PayoutRequested", topic="buurtbudget/BudgetRound.PayoutRequested")
+    class PayoutRequested(Aggregate.Event):
+        """A payout to a payee was requested.
+
+        Version 2 holds the payee's name and IBAN sealed (`payee_name_sealed`, `iban_sealed`)
+        instead of in plaintext (`payee_name`, `iban`); events stored as version 1 read with
+        their plaintext in `plain:` envelopes.
+        """
+
+        TOPIC = "buurtbudget/BudgetRound.PayoutRequested"
+        class_version = 2
+
+        payout_id: str
+        proposal_id: str
+        amount: int
+        payee_name_sealed: str
+        iban_sealed: str
+        kind: str
+        reference: str
+        description: str
+        actor: str
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            state["payee_name_sealed"] = plain_envelope(state.pop("payee_name"))
+            state["iban_sealed"] = plain_envelope(state.pop("iban"))
+
+    @event(PayoutRequested)
     def _payout_requested(
         self,
         *,
         payout_id: str,
         proposal_id: str,
         amount: int,
-        payee_name: str,
-        iban: str,
+        payee_name_sealed: str,
+        iban_sealed: str,
         kind: str,
         reference: str,
         description: str,
@@ -526,6 +563,7 @@ class BudgetRound(Aggregate):
             "status": "requested",
             "requested_by": actor,
             "approved_by": None,
+            "iban_sealed": iban_sealed,  # a batch for the bank is refused once it is erased
         }
         self._move_payout_money(proposal_id, "request_payout", amount)
 
@@ -671,16 +709,23 @@ class BudgetRound(Aggregate):
 
     def export_payment_batch(
         self, *, execution_date: str, debtor_name: str, debtor_iban: str, created_at: str,
-        actor: str,
+        actor: str, payees_erased: Collection[str] = (),
     ) -> str:
         """Put every payable payout into one credit-transfer batch; returns the batch's id.
 
         The id is also the file's message id: it is derived from the batch's contents and its
         number in the round, so the same batch always renders the same file, and a batch that
-        replaces a cancelled one still gets a message id of its own.
+        replaces a cancelled one still gets a message id of its own. Payouts in `payees_erased`
+        (whose payee's name and IBAN were erased) cannot be paid and stay out.
         """
         self.check_phase("execution", doing="export a payment batch")
-        payout_ids = self.payable_payouts()
+        erased = [p for p in self.payable_payouts() if p in payees_erased]
+        payout_ids = [p for p in self.payable_payouts() if p not in payees_erased]
+        if not payout_ids and erased:
+            raise Conflict(
+                f"payouts {', '.join(erased)} cannot be paid: their payee's personal data was "
+                "erased"
+            )
         if not payout_ids:
             raise Conflict("there are no approved payouts outside an exported payment batch")
         try:

@@ -165,7 +165,7 @@ def _bookings(event: Any, payout: PayoutFacts | None) -> tuple[str, tuple[Line, 
         )
         return ("Reservering winnende initiatieven", lines) if lines else None
     if isinstance(event, R.PayoutRequested):
-        tags = {"proposal_id": event.proposal_id, "counterparty": event.payee_name}
+        tags = {"proposal_id": event.proposal_id, "counterparty": event.payee_name_sealed}
         return f"Uitbetaling aangevraagd: {event.reference}", _pair(
             RESERVED, REQUESTED, event.amount, **tags
         )
@@ -254,7 +254,9 @@ def round_facts_of(event: Any, task_field: str = DEFAULT_TASK_FIELD) -> RoundFac
 
 def payout_facts_of(event: Any) -> PayoutFacts:
     """What the ledger remembers of a `PayoutRequested` event."""
-    return PayoutFacts(payee_name=event.payee_name, kind=event.kind, reference=event.reference)
+    return PayoutFacts(
+        payee_name=event.payee_name_sealed, kind=event.kind, reference=event.reference
+    )
 
 
 @dataclass

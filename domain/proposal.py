@@ -12,6 +12,7 @@ from domain.budget_round import BudgetRound, check_text
 from domain.errors import Conflict, Forbidden, RuleViolation
 from domain.event_topics import keep_module_path_topics
 from domain.money import require_cents
+from domain.personal_data import DataSubject, PersonalDataSealer, plain_envelope
 
 STATUSES = ("submitted", "admitted", "rejected", "withdrawn", "funded", "not_selected", "completed")
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -58,18 +59,22 @@ class Proposal(Aggregate):
         proposer_name: str,
         proposer_email: str,
         proposer_key_hash: str,
+        personal_data: PersonalDataSealer,
         reference: str = "",
     ) -> Proposal:
         """Submit to an open round; the round registers the proposal in the same transaction.
 
         `reference` is an optional outside identifier (a municipal case number, a pabulib
-        project id) that exports carry along.
+        project id) that exports carry along. The proposer's name and e-mail address are sealed
+        under the key of the proposer's e-mail address (`domain/personal_data.py`).
         """
         budget_round.check_phase("submission", doing="submit a proposal")
         lines = check_cost_lines(cost_lines)
         email = check_text(proposer_email, field="proposer_email", max_length=254)
         if not EMAIL.match(email):
             raise RuleViolation("proposer_email is not an e-mail address", field="proposer_email")
+        name = check_text(proposer_name, field="proposer_name", max_length=200)
+        proposer = DataSubject.proposer(email)
         proposal = cls(
             round_id=budget_round.id,
             title=check_text(title, field="title", max_length=200),
@@ -78,8 +83,8 @@ class Proposal(Aggregate):
             category=check_text(category, field="category", max_length=100, required=False),
             cost_lines=lines,
             requested_amount=sum(line["amount"] for line in lines),
-            proposer_name=check_text(proposer_name, field="proposer_name", max_length=200),
-            proposer_email=email,
+            proposer_name_sealed=personal_data.seal(proposer, "proposer_name", name),
+            proposer_email_sealed=personal_data.seal(proposer, "proposer_email", email),
             proposer_key_hash=proposer_key_hash,
             reference=check_text(reference, field="reference", max_length=100, required=False),
             actor="resident",
@@ -87,7 +92,36 @@ class Proposal(Aggregate):
         budget_round.receive_proposal(proposal_id=proposal.id, amount=proposal.amount)
         return proposal
 
-    @event("Submitted", topic="buurtbudget/Proposal.Submitted")
+    class Submitted(Aggregate.Created):
+        """Residents submitted an initiative.
+
+        Version 2 holds the proposer's name and e-mail address sealed (`proposer_name_sealed`,
+        `proposer_email_sealed`) instead of in plaintext (`proposer_name`, `proposer_email`);
+        events stored as version 1 read with their plaintext in `plain:` envelopes.
+        """
+
+        TOPIC = "buurtbudget/Proposal.Submitted"
+        class_version = 2
+
+        round_id: UUID
+        title: str
+        summary: str
+        description: str
+        category: str
+        cost_lines: list[dict[str, Any]]
+        requested_amount: int
+        proposer_name_sealed: str
+        proposer_email_sealed: str
+        proposer_key_hash: str
+        reference: str
+        actor: str
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            state["proposer_name_sealed"] = plain_envelope(state.pop("proposer_name"))
+            state["proposer_email_sealed"] = plain_envelope(state.pop("proposer_email"))
+
+    @event(Submitted)
     def __init__(
         self,
         *,
@@ -98,8 +132,8 @@ class Proposal(Aggregate):
         category: str,
         cost_lines: list[dict[str, Any]],
         requested_amount: int,
-        proposer_name: str,
-        proposer_email: str,
+        proposer_name_sealed: str,
+        proposer_email_sealed: str,
         proposer_key_hash: str,
         reference: str,
         actor: str,

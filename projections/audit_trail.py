@@ -14,6 +14,7 @@ from eventsourcing.domain import Aggregate
 from domain.budget_round import BudgetRound
 from domain.municipality import Municipality
 from domain.neighbourhood import Neighbourhood
+from domain.personal_data import ERASED, PersonalDataErasure, records_of_kind
 from domain.proposal import Proposal
 from projections.tracking import Batch, ReadModel, handles, metadata
 
@@ -35,6 +36,8 @@ audit_events = sa.Table(
 )
 
 ENVELOPE = ("originator_id", "originator_version", "timestamp")
+# The fields of events that hold personal data (as envelopes: domain/personal_data.py).
+PERSONAL_FIELDS = ("proposer_name_sealed", "proposer_email_sealed", "payee_name_sealed", "iban_sealed")
 
 
 def event_classes(*aggregates: type[Aggregate]) -> list[type]:
@@ -83,6 +86,31 @@ class AuditTrailProjection(ReadModel):
             reason=data.get("reason"), round_id=round_id, proposal_id=proposal_id,
             payout_id=data.get("payout_id"), data=data,
         ))
+
+    @handles(PersonalDataErasure.Erased)  # type: ignore[attr-defined]
+    def on_erased(self, batch: Batch, event: Any, position: int) -> None:
+        """Erase the personal fields of the records' events; the erasure is a row of its own."""
+        c = audit_events.c
+        batch.rows(audit_events).insert(dict(
+            position=position, aggregate_id=str(event.originator_id),
+            aggregate_type="PersonalDataErasure", version=event.originator_version,
+            event_type="Erased", occurred_at=event.timestamp.isoformat(), actor=event.actor,
+            reason=event.reason, round_id=None, proposal_id=None, payout_id=None,
+            data={k: plain(v) for k, v in vars(event).items() if k not in ENVELOPE},
+        ))
+        proposal_ids = records_of_kind(event.records, "proposal")
+        payout_ids = records_of_kind(event.records, "payout")
+        batch.flush()  # rows are only inserted: once written, they are changed in the database
+        holding = sa.or_(
+            sa.and_(c.aggregate_type == "Proposal", c.event_type == "Submitted",
+                    c.aggregate_id.in_(proposal_ids)),
+            sa.and_(c.event_type == "PayoutRequested", c.payout_id.in_(payout_ids)),
+        )
+        for row in batch.conn.execute(sa.select(c.position, c.data).where(holding)).all():
+            data = {k: ERASED if k in PERSONAL_FIELDS else v for k, v in row.data.items()}
+            batch.conn.execute(
+                sa.update(audit_events).where(c.position == row.position).values(data=data)
+            )
 
     @staticmethod
     def _round_of(batch: Batch, aggregate_id: str) -> str | None:

@@ -24,6 +24,7 @@ from domain.ledger import (
     round_facts_of,
     transaction_for,
 )
+from domain.personal_data import ERASED, PersonalDataErasure, records_of_kind
 from projections.tracking import Batch, ReadModel, handles, metadata
 
 R = BudgetRound
@@ -136,6 +137,20 @@ class LedgerProjection(ReadModel):
             reference=facts.reference,
         ))
         self._book(batch, event, position, facts)
+
+    @handles(PersonalDataErasure.Erased)  # type: ignore[attr-defined]
+    def on_erased(self, batch: Batch, event: Any, _position: int) -> None:
+        payout_ids = records_of_kind(event.records, "payout")
+        if not payout_ids:
+            return
+        for payout_id in payout_ids:
+            batch.rows(ledger_payouts).update(payout_id, payee_name=ERASED)
+        batch.flush()  # lines are only inserted: once written, they are changed in the database
+        batch.conn.execute(
+            sa.update(ledger_lines)
+            .where(ledger_lines.c.payout_id.in_(payout_ids), ledger_lines.c.counterparty != "")
+            .values(counterparty=ERASED)
+        )
 
     @handles(*BOOKED_AS_THEY_ARE)
     def on_money_event(self, batch: Batch, event: Any, position: int) -> None:

@@ -7,6 +7,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from domain.budget_round import BudgetRound
+from domain.personal_data import ERASED, PersonalDataErasure, records_of_kind
 from projections.tracking import Batch, ReadModel, handles, metadata
 
 R = BudgetRound
@@ -18,6 +19,7 @@ payouts = sa.Table(
     sa.Column("round_id", sa.Text, nullable=False, index=True),
     sa.Column("proposal_id", sa.Text, nullable=False, index=True),
     sa.Column("amount", sa.BigInteger, nullable=False),
+    # Envelopes (domain/personal_data.py): sealed, plaintext of old events, or ERASED.
     sa.Column("payee_name", sa.Text, nullable=False),
     sa.Column("iban", sa.Text, nullable=False),
     sa.Column("kind", sa.Text, nullable=False),
@@ -44,7 +46,8 @@ class PayoutsProjection(ReadModel):
 
     def prepare(self, batch: Batch, events: Sequence[tuple[int, Any]]) -> None:
         batch.rows(payouts).preload(
-            event.payout_id for _position, event in events if not isinstance(event, R.PayoutRequested)
+            event.payout_id for _position, event in events
+            if not isinstance(event, (R.PayoutRequested, PersonalDataErasure.Erased))  # type: ignore[attr-defined]
         )
 
     def _update(self, batch: Batch, event: Any, **values: Any) -> None:
@@ -54,11 +57,16 @@ class PayoutsProjection(ReadModel):
     def on_requested(self, batch: Batch, event: Any, _position: int) -> None:
         batch.rows(payouts).insert(dict(
             payout_id=event.payout_id, round_id=str(event.originator_id),
-            proposal_id=event.proposal_id, amount=event.amount, payee_name=event.payee_name,
-            iban=event.iban, kind=event.kind, reference=event.reference,
+            proposal_id=event.proposal_id, amount=event.amount,
+            payee_name=event.payee_name_sealed, iban=event.iban_sealed, kind=event.kind, reference=event.reference,
             description=event.description, status="requested", requested_by=event.actor,
             requested_at=event.timestamp.isoformat(),
         ))
+
+    @handles(PersonalDataErasure.Erased)  # type: ignore[attr-defined]
+    def on_erased(self, batch: Batch, event: Any, _position: int) -> None:
+        for payout_id in records_of_kind(event.records, "payout"):
+            batch.rows(payouts).update(payout_id, payee_name=ERASED, iban=ERASED)
 
     @handles(R.PayoutApproved)  # type: ignore[attr-defined]
     def on_approved(self, batch: Batch, event: Any, _position: int) -> None:
@@ -106,3 +114,11 @@ def list_payouts(
 def get_payout(conn: sa.Connection, payout_id: str) -> dict[str, Any] | None:
     row = conn.execute(sa.select(payouts).where(payouts.c.payout_id == payout_id)).mappings().first()
     return dict(row) if row else None
+
+
+def payee_records(conn: sa.Connection) -> list[dict[str, str]]:
+    """Every payout's id with its payee's name and IBAN envelopes, to find a person's."""
+    query = sa.select(payouts.c.payout_id, payouts.c.payee_name, payouts.c.iban).where(
+        payouts.c.iban != ERASED
+    )
+    return [dict(row) for row in conn.execute(query).mappings()]

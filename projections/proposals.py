@@ -8,6 +8,7 @@ import sqlalchemy as sa
 
 from domain.balance import Balance
 from domain.budget_round import BudgetRound
+from domain.personal_data import ERASED, PersonalDataErasure, records_of_kind
 from domain.proposal import Proposal
 from projections.tracking import Batch, ReadModel, handles, metadata
 
@@ -28,6 +29,7 @@ proposals = sa.Table(
     sa.Column("requested_amount", sa.BigInteger, nullable=False),
     sa.Column("amount", sa.BigInteger, nullable=False),
     sa.Column("status", sa.Text, nullable=False, index=True),
+    # Envelopes (domain/personal_data.py): sealed, plaintext of old events, or ERASED.
     sa.Column("proposer_name", sa.Text, nullable=False),
     sa.Column("proposer_email", sa.Text, nullable=False),
     sa.Column("review_note", sa.Text),
@@ -50,7 +52,7 @@ class ProposalsProjection(ReadModel):
     def prepare(self, batch: Batch, events: Sequence[tuple[int, Any]]) -> None:
         batch.rows(proposals).preload(
             str(proposal_id_of(event)) for _position, event in events
-            if not isinstance(event, P.Submitted)
+            if not isinstance(event, (P.Submitted, PersonalDataErasure.Erased))  # type: ignore[attr-defined]
         )
 
     def _update(self, batch: Batch, event: Any, **values: Any) -> dict[str, Any] | None:
@@ -65,8 +67,9 @@ class ProposalsProjection(ReadModel):
             summary=event.summary, description=event.description, category=event.category,
             reference=event.reference,
             cost_lines=event.cost_lines, requested_amount=event.requested_amount,
-            amount=event.requested_amount, status="submitted", proposer_name=event.proposer_name,
-            proposer_email=event.proposer_email, funded_amount=0, pending_amount=0, paid_amount=0,
+            amount=event.requested_amount, status="submitted",
+            proposer_name=event.proposer_name_sealed, proposer_email=event.proposer_email_sealed,
+            funded_amount=0, pending_amount=0, paid_amount=0,
             unspent_returned=0, submitted_at=event.timestamp.isoformat(),
             updated_at=event.timestamp.isoformat(),
         ))
@@ -100,6 +103,11 @@ class ProposalsProjection(ReadModel):
             batch, event, status="completed", completion_report=event.report,
             unspent_returned=event.unspent,
         )
+
+    @handles(PersonalDataErasure.Erased)  # type: ignore[attr-defined]
+    def on_erased(self, batch: Batch, event: Any, _position: int) -> None:
+        for proposal_id in records_of_kind(event.records, "proposal"):
+            batch.rows(proposals).update(proposal_id, proposer_name=ERASED, proposer_email=ERASED)
 
     # Money per proposal comes from the round's payout events, which name their proposal; it
     # moves by the same rules as the round's balance.
@@ -154,3 +162,11 @@ def get_proposal(conn: sa.Connection, proposal_id: str) -> dict[str, Any] | None
         sa.select(proposals).where(proposals.c.proposal_id == proposal_id)
     ).mappings().first()
     return dict(row) if row else None
+
+
+def proposer_records(conn: sa.Connection) -> list[dict[str, str]]:
+    """Every proposal's id with its proposer's name and e-mail envelopes, to find a person's."""
+    query = sa.select(
+        proposals.c.proposal_id, proposals.c.proposer_name, proposals.c.proposer_email
+    ).where(proposals.c.proposer_email != ERASED)
+    return [dict(row) for row in conn.execute(query).mappings()]

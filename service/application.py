@@ -21,13 +21,15 @@ from domain.errors import Conflict, Forbidden, NotFound, RuleViolation
 from domain.municipality import Municipality
 from domain.neighbourhood import Neighbourhood
 from domain.paper_ballots import PaperBatch
+from domain.personal_data import PersonalDataErasure, records_of_kind
 from domain.proposal import Proposal
 from domain.round_result import comparable, count_round
 from domain.voter import Voter, voter_id_for
 from service.ballot_box import BallotBox
-from service.conflict_retry import RetryPolicy
 from service.ballot_seal import BallotSeal
+from service.conflict_retry import RetryPolicy
 from service.event_store import EventStore
+from service.personal_data_keys import ERASED_TOPICS, PersonalDataKeys
 
 A = TypeVar("A", bound=Aggregate)
 T = TypeVar("T")
@@ -64,9 +66,11 @@ class BuurtbudgetApplication(Application[UUID]):
         *,
         event_store: EventStore,
         secret_key: bytes,
+        personal_data: PersonalDataKeys,
         create_tables: bool = False,
     ) -> None:
         self.event_store = event_store
+        self.personal_data = personal_data
         super().__init__(event_store.env(create_tables=create_tables))
         # The key of the keyed hashes of voting codes and proposer keys: without it, the hashes in
         # the log cannot be linked back to a code, not even by someone holding the database.
@@ -260,6 +264,7 @@ class BuurtbudgetApplication(Application[UUID]):
             proposal = Proposal.submit(
                 budget_round=budget_round,
                 proposer_key_hash=self.keyed_hash("proposer", proposer_key),
+                personal_data=self.personal_data,
                 **fields,
             )
             self.save(budget_round, proposal)
@@ -603,12 +608,60 @@ class BuurtbudgetApplication(Application[UUID]):
     def request_payout(self, round_id: UUID, *, actor: str, **fields: Any) -> str:
         payout_id = str(uuid.uuid4())
         self._on_round(
-            round_id, lambda r: r.request_payout(payout_id=payout_id, actor=actor, **fields)
+            round_id,
+            lambda r: r.request_payout(
+                payout_id=payout_id, actor=actor, personal_data=self.personal_data, **fields
+            ),
         )
         return payout_id
 
     def approve_payout(self, round_id: UUID, payout_id: str, *, actor: str) -> None:
-        self._on_round(round_id, lambda r: r.approve_payout(payout_id=payout_id, actor=actor))
+        def approve(budget_round: BudgetRound) -> None:
+            if self._payees_erased(budget_round, [payout_id]):
+                raise Conflict(
+                    f"payout {payout_id} cannot be approved: its payee's personal data was "
+                    "erased; reject it and request a new payout with the payee's details"
+                )
+            budget_round.approve_payout(payout_id=payout_id, actor=actor)
+
+        self._on_round(round_id, approve)
+
+    def _payees_erased(self, budget_round: BudgetRound, payout_ids: list[str]) -> set[str]:
+        """Those of the payouts whose payee's name and IBAN were erased (key or record)."""
+        sealed = {p: budget_round.payouts[p]["iban_sealed"] for p in payout_ids
+                  if p in budget_round.payouts}
+        erased = self.personal_data.erased(sealed.values())
+        records = set(records_of_kind(self.erased_records(), "payout"))
+        return {p for p, envelope in sealed.items() if envelope in erased or p in records}
+
+    # -- personal data --------------------------------------------------------------------------
+
+    def erased_records(self) -> list[str]:
+        """Every record an erasure named (`proposal:<id>`, `payout:<id>`), from the log."""
+        records: list[str] = []
+        start = 1
+        while True:
+            page = self.recorder.select_notifications(
+                start=start, limit=500, topics=sorted(ERASED_TOPICS)
+            )
+            for notification in page:
+                records.extend(self.mapper.to_domain_event(notification).records)
+            if len(page) < 500:
+                return records
+            start = page[-1].id + 1
+
+    def erase_personal_data(
+        self, *, subject_ids: list[str], records: list[str], plaintext_remains: list[str],
+        reason: str, actor: str,
+    ) -> UUID:
+        """Record an erasure; its subjects' keys are deleted in the same transaction."""
+        erasure = PersonalDataErasure.erase(
+            subject_ids=subject_ids, records=records, plaintext_remains=plaintext_remains,
+            reason=reason, actor=actor,
+        )
+        self.save(erasure)
+        self.personal_data.forget(subject_ids)  # already done in the transaction, but in memory
+        return erasure.id
 
     def reject_payout(self, round_id: UUID, payout_id: str, *, reason: str, actor: str) -> None:
         self._on_round(
@@ -674,6 +727,7 @@ class BuurtbudgetApplication(Application[UUID]):
             lambda r: r.export_payment_batch(
                 execution_date=execution_date, debtor_name=debtor_name, debtor_iban=debtor_iban,
                 created_at=created_at, actor=actor,
+                payees_erased=self._payees_erased(r, r.payable_payouts()),
             ),
         )
 

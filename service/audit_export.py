@@ -20,10 +20,10 @@ import sqlalchemy as sa
 
 from domain.ballot import Ballot
 from domain.budget_round import BudgetRound
-from domain.paper_ballots import PaperBatch
 from domain.canonical_event import FORMAT as CANONICAL_EVENT_FORMAT
 from domain.canonical_event import canonical_document, canonical_json
 from domain.event_topics import topics_of
+from domain.paper_ballots import PaperBatch
 from service.application import software_version
 from service.checkpoints import list_checkpoints, published_checkpoint, published_key
 from service.merkle_store import leaves

@@ -18,8 +18,8 @@ ballots the tally counts (`final_ballots`), and by the ballots read model.
 """
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
 import secrets
+from collections.abc import Callable, Iterator, Sequence
 from copy import deepcopy
 from typing import Any
 from uuid import UUID

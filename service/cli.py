@@ -14,6 +14,7 @@ from domain.voting import DEFAULT_TIE_BREAK, TALLY_COMPLETIONS, TALLY_RULES
 from service.cli_audit import audit_command
 from service.cli_ledger import ledger_group
 from service.cli_payouts import payouts_group
+from service.cli_privacy import privacy_group
 from service.cli_register import check_receipt_command, register_group
 from service.cli_tally import tally_command
 from service.config import load_settings
@@ -61,6 +62,7 @@ cli.add_command(ledger_group)
 cli.add_command(payouts_group)
 cli.add_command(register_group)
 cli.add_command(check_receipt_command)
+cli.add_command(privacy_group)
 
 
 def main() -> None:

@@ -16,18 +16,22 @@ from typing import Any
 from uuid import UUID
 
 from domain.errors import RuleViolation
+from domain.personal_data import ERASED
 from projections.payouts import get_payout
 from service.camt_statement import StatementLine, parse_camt053
 
 
-def _payout_of(conn: Any, line: StatementLine) -> dict[str, Any] | None:
+def _payout_of(rt: Any, conn: Any, line: StatementLine) -> dict[str, Any] | None:
     if len(line.end_to_end_id) != 32:
         return None
     try:
         payout_id = str(UUID(hex=line.end_to_end_id))
     except ValueError:
         return None
-    return get_payout(conn, payout_id)
+    payout = get_payout(conn, payout_id)
+    if payout is not None:
+        rt.personal_data.open_rows(conn, [payout], ("iban",))
+    return payout
 
 
 def _outcome(line: StatementLine, payout: dict[str, Any] | None) -> str:
@@ -50,14 +54,16 @@ def reconcile_statement(rt: Any, document: bytes, *, actor: str) -> dict[str, An
     """Check the whole statement, then mark every matching approved payout paid; a report."""
     lines = parse_camt053(document)
     with rt.reading() as conn:
-        matched = [(line, _payout_of(conn, line)) for line in lines]
+        matched = [(line, _payout_of(rt, conn, line)) for line in lines]
     for line, payout in matched:
         if line.currency != "EUR":
             raise RuleViolation(
                 f"line {line.number}: the amount is in {line.currency or 'no currency'}, "
                 "payouts are in EUR", field="statement",
             )
-        if payout is not None and line.creditor_iban and line.creditor_iban != payout["iban"]:
+        # An erased IBAN cannot be compared: the statement's line is taken as the bank says it.
+        if (payout is not None and line.creditor_iban and payout["iban"] != ERASED
+                and line.creditor_iban != payout["iban"]):
             raise RuleViolation(
                 f"line {line.number}: the creditor account is not the payout's IBAN "
                 f"(payout {payout['payout_id']})", field="statement",

@@ -18,9 +18,10 @@ from projections.tracking import Failure, Projector, ReadModelStopped
 from service.application import BuurtbudgetApplication
 from service.checkpoints import signer_of
 from service.config import secret_key_of, storage_of
+from service.console_sessions import token_metadata  # the tokens and their console sessions
 from service.event_store import EventStore, TransactionWriter
 from service.merkle_store import MerkleLeafWriter
-from service.console_sessions import token_metadata  # the tokens and their console sessions
+from service.personal_data_keys import KeyShredder, PersonalDataKeys, key_metadata
 
 
 class Runtime:
@@ -35,18 +36,26 @@ class Runtime:
         self.storage = storage
         self.checkpoint_signer = signer_of(settings, create=create_tables)
         # Every stored event is a leaf of the tamper-evident log, written in its transaction.
-        audit_log = [MerkleLeafWriter(self.checkpoint_signer)] if storage.kind != "memory" else []
-        self.event_store = EventStore(storage, writers=[*audit_log, *transaction_writers])
+        # An erasure's keys are deleted in the transaction of its event.
+        in_transaction = (
+            [MerkleLeafWriter(self.checkpoint_signer), KeyShredder()]
+            if storage.kind != "memory" else []
+        )
+        self.event_store = EventStore(storage, writers=[*in_transaction, *transaction_writers])
+        secret_key = secret_key_of(settings, create=create_tables)
+        self.engine = storage.create_engine()
+        self.personal_data = PersonalDataKeys(self.engine, secret_key)
         self.application = BuurtbudgetApplication(
             event_store=self.event_store,
-            secret_key=secret_key_of(settings, create=create_tables),
+            secret_key=secret_key,
+            personal_data=self.personal_data,
             create_tables=create_tables,
         )
-        self.engine = storage.create_engine()
         self.projector: Projector = build_projector(self.engine, self.application)
         if create_tables:
             self.projector.create_tables()
             token_metadata.create_all(self.engine, checkfirst=True)
+            key_metadata.create_all(self.engine, checkfirst=True)
 
     @contextmanager
     def reading(self) -> Iterator[sa.Connection]:

@@ -7,6 +7,7 @@ from service.api.ledger import blp as ledger
 from service.api.payment_batches import blp as payment_batches
 from service.api.payouts import blp as payouts
 from service.api.places import blp as places
+from service.api.privacy import blp as privacy
 from service.api.proposals import blp as proposals
 from service.api.register import blp as register
 from service.api.rounds import blp as rounds
@@ -14,6 +15,6 @@ from service.api.tokens import blp as tokens
 from service.api.voting import blp as voting
 
 BLUEPRINTS = [
-    health, places, rounds, proposals, voting, register, payouts, payment_batches, bank_statements, audit,
-    audit_log, ledger, tokens,
+    health, places, rounds, proposals, voting, register, payouts, payment_batches, bank_statements,
+    audit, audit_log, ledger, tokens, privacy,
 ]

@@ -4,7 +4,7 @@ from __future__ import annotations
 from flask.views import MethodView
 from marshmallow import fields
 
-from service.api.common import MAX_POSITION, BEARER, Blueprint, Count, StrictSchema
+from service.api.common import BEARER, MAX_POSITION, Blueprint, Count, StrictSchema
 from service.auth import caller, requires
 from service.extension import runtime
 from service.queries import audit
@@ -51,6 +51,10 @@ class StoredEventOut(StrictSchema):
     })
     leaf_hash = fields.String(allow_none=True, metadata={
         "description": "for a sealed ballot: its Merkle leaf hash (hex), to check the tree"
+    })
+    erased = fields.List(fields.String(), metadata={
+        "description": "fields of the body sealed with a key that was destroyed: their personal "
+                       "data is erased (docs/privacy.md)"
     })
 
 

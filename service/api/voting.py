@@ -9,7 +9,14 @@ from marshmallow import ValidationError, fields, validate, validates_schema
 from domain.budget_round import MAX_CODES_PER_BATCH
 from domain.paper_ballots import MAX_BATCH as MAX_PAPER_BATCH
 from service.api.common import (
-    MAX_CHOICES, MAX_POINTS, BEARER, Blueprint, Count, Id, StrictSchema, Text,
+    BEARER,
+    MAX_CHOICES,
+    MAX_POINTS,
+    Blueprint,
+    Count,
+    Id,
+    StrictSchema,
+    Text,
 )
 from service.auth import actor, caller, requires
 from service.extension import runtime

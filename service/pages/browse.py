@@ -6,11 +6,12 @@ from typing import Any
 from flask import Blueprint, render_template, url_for
 from flask_babel import gettext as _
 
+from domain.personal_data import ERASED
 from service.auth import caller
 from service.extension import runtime
+from service.pages import wording
 from service.queries import payouts, places, proposals, rounds
 from service.queries.visibility import ON_THE_BALLOT
-from service.pages import wording
 
 blp = Blueprint("browse", __name__)
 
@@ -59,5 +60,5 @@ def proposal_page(proposal_id: str):
     crumbs = [*round_crumbs(budget_round), (proposal["title"], None)]
     return render_template(
         "pages/proposal.html", proposal=proposal, round=budget_round, payouts=trail,
-        crumbs=crumbs, wording=wording,
+        crumbs=crumbs, wording=wording, erased=ERASED,
     )

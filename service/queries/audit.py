@@ -7,7 +7,9 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from domain.personal_data import ERASED, SEALED_PREFIX
 from projections import audit_trail, proposals, rounds
+from projections.audit_trail import PERSONAL_FIELDS
 from service.audit_export import BALLOT_TOPICS, round_of_ballot
 from service.merkle_store import leaves
 from service.principal import Principal
@@ -24,7 +26,9 @@ def round_audit_trail(
     principal.require(*AUDIT_TRAIL_READERS)
     with rt.reading() as conn:
         round_in(conn, round_id)
-        return audit_trail.audit_trail(conn, round_id=round_id, after=after, limit=limit)
+        rows = audit_trail.audit_trail(conn, round_id=round_id, after=after, limit=limit)
+        rt.personal_data.open_rows(conn, [row["data"] for row in rows], PERSONAL_FIELDS)
+        return rows
 
 
 def proposal_audit_trail(
@@ -34,7 +38,9 @@ def proposal_audit_trail(
     principal.require(*AUDIT_TRAIL_READERS)
     with rt.reading() as conn:
         found(proposals.get_proposal(conn, proposal_id), "proposal", proposal_id)
-        return audit_trail.audit_trail(conn, proposal_id=proposal_id)
+        rows = audit_trail.audit_trail(conn, proposal_id=proposal_id)
+        rt.personal_data.open_rows(conn, [row["data"] for row in rows], PERSONAL_FIELDS)
+        return rows
 
 
 def stored_state(state: bytes) -> Any:
@@ -43,6 +49,22 @@ def stored_state(state: bytes) -> Any:
         return json.loads(state)
     except (UnicodeDecodeError, json.JSONDecodeError):
         return base64.b64encode(state).decode()
+
+
+def _mark_erased(rt: Runtime, events: list[dict[str, Any]]) -> None:
+    """Name in each event the sealed fields whose key was destroyed (`erased`), beside its state."""
+    sealed = {
+        id(event): {name: value for name, value in event["state"].items()
+                    if isinstance(value, str) and value.startswith(SEALED_PREFIX)}
+        for event in events if isinstance(event["state"], dict)
+    }
+    with rt.engine.connect() as conn:
+        opened = rt.personal_data.open_all(
+            conn, (value for fields in sealed.values() for value in fields.values())
+        )
+    for event in events:
+        fields = sealed.get(id(event), {})
+        event["erased"] = sorted(name for name, value in fields.items() if opened[value] == ERASED)
 
 
 def event_log(
@@ -73,6 +95,7 @@ def event_log(
         }
         for n in notifications
     ]
+    _mark_erased(rt, events)
     return {
         "events": events,
         "next_after": events[-1]["id"] if len(events) == limit else None,

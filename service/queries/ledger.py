@@ -27,6 +27,9 @@ from service.principal import Principal
 from service.queries.visibility import LEDGER_READERS
 from service.runtime import Runtime
 
+OPENED_PER_QUERY = 1000  # lines whose payees are opened with one query of the key store
+
+
 @dataclass(frozen=True)
 class LedgerExport:
     """A ledger export ready to send: its bytes as a stream, media type and file name."""
@@ -90,9 +93,15 @@ def export_ledger(rt: Runtime, principal: Principal, fmt: str, scope: LedgerScop
 
     def lines() -> Iterator[dict[str, Any]]:
         with rt.engine.connect() as conn:
-            yield from ledger_model.iter_lines(
+            chunk: list[dict[str, Any]] = []
+            for line in ledger_model.iter_lines(
                 conn, scope, extra=(ledger_lines.c.position <= pinned,)
-            )
+            ):
+                chunk.append(line)
+                if len(chunk) == OPENED_PER_QUERY:
+                    yield from _payees_opened(rt, chunk)
+                    chunk = []
+            yield from _payees_opened(rt, chunk)
 
     chosen = FORMATS[fmt]
     period = "-".join(str(d) for d in (scope.date_from, scope.date_to) if d) or "all"
@@ -101,6 +110,19 @@ def export_ledger(rt: Runtime, principal: Principal, fmt: str, scope: LedgerScop
         media_type=chosen.media_type,
         filename=f"ledger-{period}.{chosen.extension}",
     )
+
+
+def _payees_opened(
+    rt: Runtime, lines: list[dict[str, Any]], conn: sa.Connection | None = None
+) -> list[dict[str, Any]]:
+    """The lines with the payee of each payout line opened (the read model keeps it sealed)."""
+    payout_lines = [line for line in lines if line["payout_id"]]
+    if conn is not None:
+        rt.personal_data.open_rows(conn, payout_lines, ("counterparty",))
+    else:  # beside a connection that is streaming lines: the keys are read on another
+        with rt.engine.connect() as keys:
+            rt.personal_data.open_rows(keys, payout_lines, ("counterparty",))
+    return lines
 
 
 def trial_balance(rt: Runtime, principal: Principal, scope: LedgerScope) -> dict[str, Any]:
@@ -128,4 +150,6 @@ def account_statement(
         raise NotFound(f"account {account} is not in the chart of accounts")
     with rt.reading() as conn:
         _organisation(conn, scope)
-        return ledger_model.account_statement(conn, scope, account)
+        statement = ledger_model.account_statement(conn, scope, account)
+        _payees_opened(rt, statement["lines"], conn)
+        return statement

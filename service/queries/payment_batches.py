@@ -4,7 +4,8 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
-from domain.errors import NotFound
+from domain.errors import Conflict, NotFound
+from domain.personal_data import ERASED
 from projections.payouts import get_payout
 from service.principal import Principal
 from service.queries.visibility import PAYMENT_BATCH_READERS
@@ -39,7 +40,14 @@ def payment_batch_file(
     batch = get_payment_batch(rt, principal, round_id, batch_id)
     with rt.reading() as conn:
         payees = {line["payout_id"]: get_payout(conn, line["payout_id"]) for line in batch["payouts"]}
-    missing = [payout_id for payout_id, payee in payees.items() if payee is None]
-    if missing:
-        raise NotFound(f"payouts {', '.join(missing)} are not in the payouts read model")
+        missing = [payout_id for payout_id, payee in payees.items() if payee is None]
+        if missing:
+            raise NotFound(f"payouts {', '.join(missing)} are not in the payouts read model")
+        rt.personal_data.open_rows(conn, list(payees.values()), ("payee_name", "iban"))
+    erased = [p for p, payee in payees.items() if ERASED in (payee["payee_name"], payee["iban"])]
+    if erased:
+        raise Conflict(
+            f"payouts {', '.join(erased)} of this batch cannot be paid: their payee's personal "
+            "data was erased; cancel the batch and export a new one"
+        )
     return pain_001(batch_id, batch, payees, version)  # type: ignore[arg-type]

@@ -10,6 +10,8 @@ from service.queries import visibility
 from service.queries.rounds import round_in
 from service.runtime import Runtime
 
+PAYEE_FIELDS = ("payee_name", "iban")  # envelopes in the read model
+
 
 def list_payouts(
     rt: Runtime, principal: Principal, round_id: str, *, proposal_id: str | None = None,
@@ -21,6 +23,7 @@ def list_payouts(
         items = payouts.list_payouts(
             conn, round_id=round_id, proposal_id=proposal_id, status=status
         )
+        rt.personal_data.open_rows(conn, items, PAYEE_FIELDS)
     return visibility.payouts_as_seen(principal, items)
 
 
@@ -28,6 +31,8 @@ def get_payout(rt: Runtime, principal: Principal, round_id: str, payout_id: str)
     """One payout of a round."""
     with rt.reading() as conn:
         item = payouts.get_payout(conn, payout_id)
+        if item is not None:
+            rt.personal_data.open_rows(conn, [item], PAYEE_FIELDS)
     if item is None or item["round_id"] != round_id:
         raise NotFound(f"payout {payout_id} not found")
     return visibility.payout_as_seen(principal, item)

@@ -11,6 +11,8 @@ from service.queries import visibility
 from service.queries.lookup import found
 from service.runtime import Runtime
 
+PROPOSER_FIELDS = ("proposer_name", "proposer_email")  # envelopes in the read model
+
 
 def _with_votes(
     conn: sa.Connection, budget_round: dict[str, Any], items: list[dict[str, Any]]
@@ -39,6 +41,7 @@ def list_proposals(
         budget_round = found(rounds.get_round(conn, round_id), "round", round_id)
         statuses = visibility.visible_proposal_statuses(principal, (status,) if status else None)
         items = proposals_in(conn, budget_round, statuses)
+        rt.personal_data.open_rows(conn, items, PROPOSER_FIELDS)
     return [visibility.proposal_as_seen(principal, item) for item in items]
 
 
@@ -47,6 +50,7 @@ def list_rejected(rt: Runtime, principal: Principal, round_id: str) -> list[dict
     with rt.reading() as conn:
         found(rounds.get_round(conn, round_id), "round", round_id)
         items = proposals.list_proposals(conn, round_id, statuses=("rejected",))
+        rt.personal_data.open_rows(conn, items, PROPOSER_FIELDS)
     return visibility.rejections_as_seen(principal, items)
 
 
@@ -60,6 +64,7 @@ def get_proposal(rt: Runtime, principal: Principal, proposal_id: str) -> dict[st
     """One proposal; the public gets 404 for one that did not reach the ballot."""
     with rt.reading() as conn:
         item = _proposal_row(conn, proposal_id)
+        rt.personal_data.open_rows(conn, [item], PROPOSER_FIELDS)
     return visibility.proposal_as_seen(principal, item)
 
 
@@ -69,6 +74,7 @@ def get_proposal_of_proposer(
     """One proposal in any status, for its proposer right after they acted on it with its key."""
     with rt.reading() as conn:
         item = found(proposals.get_proposal(conn, proposal_id), "proposal", proposal_id)
+        rt.personal_data.open_rows(conn, [item], PROPOSER_FIELDS)
     return visibility.proposal_as_its_proposer_sees(principal, item)
 
 
@@ -76,4 +82,5 @@ def get_submitted_proposal(rt: Runtime, proposal_id: str) -> dict[str, Any]:
     """A proposal just submitted, whole: the answer echoes what its proposer sent."""
     with rt.reading() as conn:
         item = found(proposals.get_proposal(conn, proposal_id), "proposal", proposal_id)
+        rt.personal_data.open_rows(conn, [item], PROPOSER_FIELDS)
     return visibility.submission_as_echoed(item)

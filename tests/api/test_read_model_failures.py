@@ -43,6 +43,7 @@ def store_poisoned_proposal(rt: Runtime, round_id: str, **poison: Any) -> int:
     proposal = Proposal.submit(
         budget_round=budget_round, title="Bankjes", summary="Bankjes", description="", category="",
         cost_lines=[{"description": "bank", "amount": 100_00}], proposer_key_hash="unused",
+        personal_data=app.personal_data,
         **PROPOSER,
     )
     [submitted] = proposal.collect_events()

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import uuid
 
-
 from service.token_store import MAX_NAME_LENGTH
 from tests.api.conftest import TOKEN_NAMES
 

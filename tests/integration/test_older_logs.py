@@ -19,13 +19,17 @@ import pytest
 from eventsourcing.persistence import StoredEvent
 
 from domain.budget_round import BudgetRound
+from domain.personal_data import ERASED
 from projections.audit_trail import audit_trail
 from projections.ballots import turnout, vote_counts
 from projections.payouts import list_payouts
 from projections.proposals import get_proposal
 from projections.rounds import get_round
+from service.erasure import erase_personal_data
+from service.principal import Principal
+from service.queries import proposals as proposal_queries
 from service.runtime import Runtime
-from tests.integration.conftest import OFFICIAL, SECOND_OFFICIAL
+from tests.integration.conftest import OFFICIAL, SECOND_OFFICIAL, dump_read_models
 
 OLDER_LOG = json.loads(
     (Path(__file__).parent / "data" / "log_with_module_path_topics.json").read_text("utf-8")
@@ -178,3 +182,37 @@ def test_an_older_log_goes_on_under_todays_topics_and_counts_both(runtime):
     with runtime.reading() as conn:
         projected = get_round(conn, str(VOTING))
     assert {key: projected[key] for key in BALANCES} == balances_of(app.get_round(VOTING))
+
+
+def test_erasing_a_person_of_an_older_log_redacts_every_read_model_but_not_the_old_events(
+    runtime,
+):
+    """Events stored before sealing keep their plaintext (events are forever); nothing else does."""
+    personal = ("Fatima", "fatima@example.org", "Stichting Buurtwerk Oost", "NL91ABNA0417164300")
+    official = Principal("anna", "official")
+    money = {rid: balances_of(runtime.application.get_round(rid)) for rid in (CLOSED, VOTING)}
+    seen = proposal_queries.get_proposal(runtime, official, str(PROPOSALS["speeltuin"]))
+    assert (seen["proposer_name"], seen["proposer_email"]) == ("Fatima", "fatima@example.org")
+
+    by_email = erase_personal_data(runtime, email="fatima@example.org", reason="AVG", actor="admin:a")
+    by_iban = erase_personal_data(runtime, iban="NL91ABNA0417164300", reason="AVG", actor="admin:a")
+
+    # No key existed: the data was never sealed. Every record is named, and named as plaintext.
+    assert by_email["keys_destroyed"] == by_iban["keys_destroyed"] == 0
+    assert by_email["plaintext_remains"] == by_email["records"] == sorted(
+        f"proposal:{pid}" for pid in PROPOSALS.values()
+    )
+    assert len(by_iban["plaintext_remains"]) == len(by_iban["records"]) == len(
+        runtime.application.get_round(CLOSED).payouts
+    )
+    seen = proposal_queries.get_proposal(runtime, official, str(PROPOSALS["speeltuin"]))
+    assert (seen["proposer_name"], seen["proposer_email"]) == (ERASED, ERASED)
+    rows = dump_read_models(runtime.engine)
+    assert not [text for text in personal for lines in rows.values() for line in lines
+                if text in line]
+    runtime.projector.rebuild()
+    assert dump_read_models(runtime.engine) == rows
+    assert {rid: balances_of(runtime.application.get_round(rid)) for rid in (CLOSED, VOTING)} == money
+    # The old events themselves still hold it, as docs/privacy.md says.
+    stored = b"".join(n.state for n in runtime.application.recorder.select_notifications(1, 10**6))
+    assert b"fatima@example.org" in stored and b"NL91ABNA0417164300" in stored

@@ -19,7 +19,13 @@ from projections.places import list_municipalities, list_neighbourhoods
 from projections.proposals import list_proposals
 from projections.rounds import deposits, get_round, list_deposits, list_tallies, rounds
 from projections.tracking import (
-    Batch, Handler, Projector, ProjectionError, ReadModel, metadata, tracking,
+    Batch,
+    Handler,
+    ProjectionError,
+    Projector,
+    ReadModel,
+    metadata,
+    tracking,
 )
 from service.demo import (
     INITIATIVES,
@@ -219,6 +225,9 @@ def test_payouts_hold_who_asked_approved_and_paid(runtime: Runtime, demo: DemoRe
     with runtime.reading() as conn:
         payouts = list_payouts(conn, round_id=str(demo.closed_round_id))
         assert list_payouts(conn, round_id=str(demo.voting_round_id)) == []
+        # The read model keeps the payee sealed; it opens with the payee's key.
+        assert all(p["iban"].startswith("pd1:") for p in payouts)
+        runtime.personal_data.open_rows(conn, payouts, ("payee_name", "iban"))
 
     assert sorted(
         (p["proposal_id"], p["amount"], p["status"], p["bank_reference"], p["reference"])

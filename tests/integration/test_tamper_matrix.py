@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from typing import Any
-
 from uuid import UUID
 
 import pytest

@@ -9,12 +9,23 @@ from uuid import UUID, uuid4
 import pytest
 
 from domain.budget_round import PHASES, BudgetRound
+from domain.personal_data import DataSubject
 from domain.proposal import Proposal
 
 OFFICIAL = "official-anna"
 SECOND_OFFICIAL = "official-bram"
 THIRD_OFFICIAL = "official-carla"
 PROPOSER_KEY = "hash-of-the-proposers-key"
+
+
+class LabellingSealer:
+    """Stands in for the key store in the pure domain's tests: labels instead of encrypting."""
+
+    def seal(self, subject: DataSubject, field: str, text: str) -> str:
+        return f"sealed:{subject.kind}:{subject.identifier}:{field}:{text}"
+
+
+LABELLING_SEALER = LabellingSealer()
 
 # The standard round: three proposals compete for a deposit; the first two win.
 DEPOSIT = 5_000_00
@@ -71,6 +82,7 @@ class RoundStory:
             "proposer_name": "Fatima",
             "proposer_email": "fatima@example.org",
             "proposer_key_hash": PROPOSER_KEY,
+            "personal_data": LABELLING_SEALER,
             **overrides,
         }
 
@@ -87,6 +99,7 @@ class RoundStory:
             "reference": "invoice 2026-17",
             "description": "",
             "actor": actor,
+            "personal_data": LABELLING_SEALER,
             **overrides,
         }
 

@@ -35,12 +35,14 @@ from domain.event_topics import stored_event_classes, stored_topics, topics_of
 from domain.municipality import Municipality
 from domain.neighbourhood import Neighbourhood
 from domain.paper_ballots import PaperBatch
+from domain.personal_data import PersonalDataErasure
 from domain.proposal import Proposal
 from domain.voter import Voter
 from tests.unit.given_when_then import replay
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "events.md"
-AGGREGATES = (Municipality, Neighbourhood, BudgetRound, Proposal, Ballot, Voter, PaperBatch)
+AGGREGATES = (Municipality, Neighbourhood, BudgetRound, Proposal, Ballot, Voter, PaperBatch,
+              PersonalDataErasure)
 # Fields the library stores with every event (and, in an aggregate's first event, its topic).
 ENVELOPE = ("originator_id", "originator_version", "timestamp", "originator_topic")
 
@@ -52,6 +54,7 @@ AGGREGATE_TOPICS = {
     "buurtbudget/Ballot": Ballot,
     "buurtbudget/Voter": Voter,
     "buurtbudget/PaperBatch": PaperBatch,
+    "buurtbudget/PersonalDataErasure": PersonalDataErasure,
 }
 
 # topic -> (class_version, fields in stored order as "name: type")
@@ -90,9 +93,9 @@ STORED_EVENTS: dict[str, tuple[int, tuple[str, ...]]] = {
     "buurtbudget/BudgetRound.TallyConfirmed": (
         1, ("tally_id: str", "reservations: dict[str, int]", "actor: str"),
     ),
-    "buurtbudget/BudgetRound.PayoutRequested": (1, (
-        "payout_id: str", "proposal_id: str", "amount: int", "payee_name: str", "iban: str",
-        "kind: str", "reference: str", "description: str", "actor: str",
+    "buurtbudget/BudgetRound.PayoutRequested": (2, (
+        "payout_id: str", "proposal_id: str", "amount: int", "payee_name_sealed: str",
+        "iban_sealed: str", "kind: str", "reference: str", "description: str", "actor: str",
     )),
     "buurtbudget/BudgetRound.PayoutApproved": (
         1, ("payout_id: str", "proposal_id: str", "amount: int", "actor: str"),
@@ -118,10 +121,10 @@ STORED_EVENTS: dict[str, tuple[int, tuple[str, ...]]] = {
     "buurtbudget/BudgetRound.PaymentBatchCancelled": (
         1, ("batch_id: str", "reason: str", "actor: str"),
     ),
-    "buurtbudget/Proposal.Submitted": (1, (
+    "buurtbudget/Proposal.Submitted": (2, (
         "round_id: UUID", "title: str", "summary: str", "description: str", "category: str",
-        "cost_lines: list[dict[str, Any]]", "requested_amount: int", "proposer_name: str",
-        "proposer_email: str", "proposer_key_hash: str", "reference: str", "actor: str",
+        "cost_lines: list[dict[str, Any]]", "requested_amount: int", "proposer_name_sealed: str",
+        "proposer_email_sealed: str", "proposer_key_hash: str", "reference: str", "actor: str",
     )),
     "buurtbudget/Proposal.Admitted": (1, ("amount: int", "note: str", "actor: str")),
     "buurtbudget/Proposal.Rejected": (1, ("reason: str", "actor: str")),
@@ -151,6 +154,10 @@ STORED_EVENTS: dict[str, tuple[int, tuple[str, ...]]] = {
     ),
     "buurtbudget/PaperBatch.Confirmed": (1, ("round_id: UUID", "actor: str")),
     "buurtbudget/PaperBatch.Discarded": (1, ("round_id: UUID", "reason: str", "actor: str")),
+    "buurtbudget/PersonalDataErasure.Erased": (1, (
+        "subject_ids: list[str]", "records: list[str]", "plaintext_remains: list[str]",
+        "reason: str", "actor: str",
+    )),
 }
 
 # The module-path topics of logs written before topics were explicit -> today's topic.
@@ -289,8 +296,11 @@ SINCE_EXPLICIT_TOPICS = {
     "buurtbudget/PaperBatch.Entered",
     "buurtbudget/PaperBatch.Confirmed",
     "buurtbudget/PaperBatch.Discarded",
+    "buurtbudget/PersonalDataErasure.Erased",
 }
-SINCE_EXPLICIT_AGGREGATES = {"buurtbudget/Voter", "buurtbudget/PaperBatch"}
+SINCE_EXPLICIT_AGGREGATES = {
+    "buurtbudget/Voter", "buurtbudget/PaperBatch", "buurtbudget/PersonalDataErasure",
+}
 
 
 def test_the_module_path_topics_of_older_logs_resolve_to_the_same_classes():
@@ -363,6 +373,47 @@ def test_a_payment_stored_as_version_1_under_its_module_path_is_upcast_on_readin
     budget_round = replay(events)
     assert budget_round.payouts[payout_id]["status"] == "paid"
     assert budget_round.paid(story.pid("benches")) == 700_00
+
+
+def test_personal_data_stored_in_plaintext_as_version_1_is_upcast_into_plain_envelopes(
+    execution_story, mapper
+):
+    story = copy.deepcopy(execution_story)
+    payout_id = story.request_payout("benches", 700_00)
+    submitted = mapper.to_stored_event(story.history("benches")[0])
+    requested = mapper.to_stored_event(story.history()[-1])
+
+    def as_version_1(stored: StoredEvent, **plaintext: str) -> StoredEvent:
+        state = json.loads(stored.state)
+        state.pop("class_version")
+        for name in plaintext:
+            state.pop(f"{name}_sealed")
+        state.update(plaintext)
+        return dataclasses.replace(stored, state=json.dumps(state).encode())
+
+    old_submitted = mapper.to_domain_event(as_version_1(
+        submitted, proposer_name="Fatima", proposer_email="fatima@example.org"
+    ))
+    old_requested = mapper.to_domain_event(as_version_1(
+        requested, payee_name="Speeltoestellen BV", iban="NL91ABNA0417164300"
+    ))
+
+    assert (old_submitted.proposer_name_sealed, old_submitted.proposer_email_sealed) == (
+        "plain:Fatima", "plain:fatima@example.org"
+    )
+    assert (old_requested.payee_name_sealed, old_requested.iban_sealed) == (
+        "plain:Speeltoestellen BV", "plain:NL91ABNA0417164300"
+    )
+    assert old_requested.payout_id == payout_id
+
+
+def test_new_events_hold_personal_data_only_as_the_sealer_made_it(execution_story, mapper):
+    story = copy.deepcopy(execution_story)
+    story.request_payout("benches", 700_00)
+    state = json.loads(mapper.to_stored_event(story.history()[-1]).state)
+    assert state["class_version"] == 2
+    assert "payee_name" not in state and "iban" not in state
+    assert state["iban_sealed"] == "sealed:iban:NL91ABNA0417164300:iban:NL91ABNA0417164300"
 
 
 # -- docs/events.md ---------------------------------------------------------------------------

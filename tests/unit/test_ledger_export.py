@@ -18,9 +18,10 @@ from beancount.core import realization
 
 from domain.ledger import Ledger, balances
 from domain.ledger import Line as LedgerLine
+from domain.personal_data import DataSubject
 from projections.ledger import line_rows
 from service.ledger_export import FORMATS, ExportHeader, counterparty_id, euros
-from tests.unit.conftest import RoundStory
+from tests.unit.conftest import LABELLING_SEALER, RoundStory
 
 SHARED_DATA = Path(
     os.environ.get("BUURTBUDGET_SHARED_DATA")
@@ -59,6 +60,11 @@ def lines() -> list[dict[str, Any]]:
     return rows_of(story)
 
 
+SEALED_PAYEE = LABELLING_SEALER.seal(
+    DataSubject.payee("NL91ABNA0417164300"), "payee_name", "Speeltoestellen BV"
+)
+
+
 def export(name: str, lines: list[dict[str, Any]], header: ExportHeader = HEADER) -> bytes:
     return b"".join(FORMATS[name].write(lambda: iter(lines), header))
 
@@ -76,7 +82,8 @@ def test_xaf_is_valid_against_its_schema_with_balanced_totals(name: str, lines) 
         euros(sum(line["amount"] for line in lines if line["side"] == "D"))
     )
     parties = {p["custSupID"]: p for p in data["company"]["customersSuppliers"]["customerSupplier"]}
-    assert parties[counterparty_id("Speeltoestellen BV")]["custSupTp"] == "S"
+    # The domain's ledger names the payee as sealed; the query layer opens it before exporting.
+    assert parties[counterparty_id(SEALED_PAYEE)]["custSupTp"] == "S"
     assert parties[counterparty_id("Gemeente Amsterdam")]["custSupTp"] == "C"
 
 

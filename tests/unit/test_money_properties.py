@@ -27,6 +27,7 @@ from hypothesis.stateful import (
 
 from domain.budget_round import BudgetRound
 from domain.errors import BudgetError
+from tests.unit.conftest import LABELLING_SEALER
 
 OFFICIALS = ("official-anna", "official-bram")
 NAMES = ("playground", "benches", "mural")  # the mural has no reservation
@@ -103,6 +104,7 @@ class MoneyCommands(RuleBasedStateMachine):
                 kind="invoice",
                 reference="f-1",
                 description="",
+                personal_data=LABELLING_SEALER,
                 actor=actor,
             ),
             payout_id,
