@@ -45,10 +45,10 @@ from flask.testing import FlaskClient
 
 from service.app import create_app
 from service.application import CODE_ALPHABET
+from service.token_store import create_token
 from service.extension import EXTENSION
 from service.rate_limits import close_rate_limits
 from service.runtime import Runtime
-from service.token_store import create_token
 
 DEFAULT_POSTGRES_URL = os.environ.get(
     "BUURTBUDGET_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"

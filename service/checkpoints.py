@@ -17,10 +17,10 @@ import sqlalchemy as sa
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from domain.budget_round import BudgetRound
-from domain.errors import Conflict, Forbidden, NotFound, RuleViolation
 from domain.event_topics import topics_of
 from service.config import DEFAULTS, ConfigurationError
 from service.merkle_store import checkpoints, cosignatures, stored_root, tree_size
+from domain.errors import Conflict, Forbidden, NotFound, RuleViolation
 from service.signed_note import (
     COSIGNATURE_V1,
     Checkpoint,

@@ -12,14 +12,15 @@ from uuid import UUID
 import click
 
 from domain.errors import NotFound
-from service.audit_against import ServiceUnreachable, differences_with_service
 from service.audit_export import export_lines
+from service.audit_against import ServiceUnreachable, differences_with_service
 from service.audit_verify import Report, verify_export
 from service.checkpoints import published_checkpoint, record_checkpoint
 from service.principal import PUBLIC
 from service.queries.as_of import all_round_balances_as_of, round_balances_as_of
 from service.queries.audit_log import record_verification
 from service.witness import Witness, WitnessRefusal
+
 
 BALANCE_KEYS = ("deposited", "reserved", "pending", "paid", "returned", "available")
 

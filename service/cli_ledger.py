@@ -11,8 +11,8 @@ import click
 
 from domain.errors import BudgetError
 from domain.money import format_euros
-from service.ledger_export import FORMATS
 from service.principal import Principal
+from service.ledger_export import FORMATS
 from service.queries import ledger as ledger_queries
 
 # Whoever can run the command holds the database itself; the ledger reads as for an auditor.

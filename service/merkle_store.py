@@ -21,13 +21,13 @@ from sqlalchemy.schema import CreateTable
 from domain.canonical_event import canonical_event_bytes
 from domain.merkle_log import (
     NodeId,
-    ProofError,
     SubtreeHash,
+    ProofError,
     consistency_proof,
-    frontier_of,
     inclusion_proof,
     leaf_hash,
     node_hash,
+    frontier_of,
     nodes_completed_by,
     nodes_needed_for,
     root,

@@ -8,8 +8,8 @@ from eventsourcing.persistence import PersistenceError
 
 from projections.tracking import new_incident_id
 from service.api.common import Blueprint
-from service.auth import caller
 from service.config import ConfigurationError
+from service.auth import caller
 from service.extension import runtime
 from service.queries.audit_log import log_health
 

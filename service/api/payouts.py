@@ -8,15 +8,7 @@ from marshmallow import fields, validate
 
 from domain.budget_round import PAYOUT_KINDS
 from service.api.common import (
-    BEARER,
-    ActionSchema,
-    AsOfQuery,
-    Blueprint,
-    Cents,
-    IbanField,
-    Id,
-    ReasonSchema,
-    StrictSchema,
+    BEARER, ActionSchema, AsOfQuery, Blueprint, Cents, IbanField, Id, ReasonSchema, StrictSchema,
     Text,
 )
 from service.auth import actor, caller, requires

@@ -8,14 +8,7 @@ from marshmallow import ValidationError, fields, validate, validates_schema
 
 from domain.proposal import MAX_COST_LINES, STATUSES
 from service.api.common import (
-    BEARER,
-    AsOfQuery,
-    Blueprint,
-    Cents,
-    Email,
-    ReasonSchema,
-    StrictSchema,
-    Text,
+    BEARER, AsOfQuery, Blueprint, Cents, Email, ReasonSchema, StrictSchema, Text,
 )
 from service.auth import actor, caller, requires
 from service.extension import runtime

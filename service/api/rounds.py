@@ -9,18 +9,9 @@ from marshmallow import fields, validate
 from domain.budget_round import PHASES
 from domain.voting import TALLY_COMPLETIONS, TALLY_RULES, TIE_BREAK_KEYS, VOTING_METHODS
 from service.api.common import (
-    BEARER,
-    MAX_CHOICES,
-    MAX_POINTS,
-    ActionSchema,
-    AsOfQuery,
-    Blueprint,
-    Cents,
-    Count,
-    Id,
+    MAX_CHOICES, MAX_POINTS, ActionSchema, AsOfQuery, BEARER, Blueprint, Cents, Count, Id,
     Pattern,
-    StrictSchema,
-    Text,
+    StrictSchema, Text,
 )
 from service.auth import actor, caller, requires
 from service.extension import runtime

@@ -2,10 +2,10 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
-from uuid import UUID
 
 import sqlalchemy as sa
+from typing import Any
+from uuid import UUID
 
 from domain.errors import NotFound
 from projections import rounds

@@ -11,11 +11,11 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from domain import merkle_log
 from domain.errors import NotFound, RuleViolation
 from service import checkpoints as checkpoints_store
 from service.audit_export import export_lines
 from service.checkpoints import published_checkpoint, published_key
+from domain import merkle_log
 from service.merkle_store import (
     computed_from_store,
     leaf_at_notification,

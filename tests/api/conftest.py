@@ -20,10 +20,10 @@ from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
 from service.app import create_app
+from service.token_store import create_token
 from service.extension import EXTENSION
 from service.rate_limits import close_rate_limits
 from service.runtime import Runtime
-from service.token_store import create_token
 
 API = "/api/v1"
 # Token name per role as the tests call them; an event names its actor "role:name".

@@ -4,6 +4,7 @@ from __future__ import annotations
 import uuid
 
 
+
 def test_a_submitted_proposal_is_read_back_by_officials_and_hidden_from_the_public(api, rounds):
     driven = rounds.to("submission", costs=())
     body = rounds.proposal_body(

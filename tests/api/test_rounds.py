@@ -5,6 +5,7 @@ import uuid
 from datetime import datetime, timezone
 from urllib.parse import urlencode
 
+
 import service.application
 
 # What is listed under a round; an unknown round has none of them.

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import uuid
 
+
 from service.token_store import MAX_NAME_LENGTH
 from tests.api.conftest import TOKEN_NAMES
 

@@ -6,9 +6,7 @@ from datetime import timedelta
 
 import pytest
 from click.testing import CliRunner
-from hypothesis import HealthCheck, given
-from hypothesis import settings as hypothesis_settings
-from hypothesis import strategies as st
+from hypothesis import HealthCheck, given, settings as hypothesis_settings, strategies as st
 
 from domain.errors import NotFound
 from service.audit_verify import round_balances

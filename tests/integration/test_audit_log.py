@@ -24,6 +24,7 @@ from service.merkle_store import (
 from service.signed_note import Checkpoint, open_note
 from tests.integration.conftest import OFFICIAL, drive_round
 
+
 TRIGGERS = ("SubmissionsClosed", "VotingOpened", "VotingClosed", "TallyRecorded",
             "TallyConfirmed", "PayoutPaid")
 

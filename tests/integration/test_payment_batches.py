@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 from pathlib import Path
-
 from service.sepa_export import end_to_end_id, pain_schema
 from tests.bank_statements import camt053
 from tests.integration.conftest import OFFICIAL, SECOND_OFFICIAL
