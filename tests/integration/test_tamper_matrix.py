@@ -240,3 +240,27 @@ def test_the_command_names_the_first_bad_position_and_exits_1(paid_round, tmp_pa
     assert result.exit_code == 1
     deposit_position = [r.id for r in store.rows()].index(store.rows("FundsDeposited")[0].id)
     assert f"FAILED at position {deposit_position}: edited" in result.output
+
+
+def test_an_export_written_by_another_json_tool_verifies_the_same(paid_round):
+    """Spacing and key order are not content: a re-serialised export gives the same report, and
+    a line whose event is untouched but whose position was changed is still caught."""
+    lines = list(export_lines(paid_round))
+    key = paid_round.checkpoint_signer.verifier_key
+    original = verify_export(lines, public_key=key)
+    respaced = [json.dumps(dict(reversed(json.loads(line).items())), indent=None).encode() + b"\n"
+                for line in lines]
+    assert respaced[3] != lines[3]
+    assert verify_export(respaced, public_key=key).as_dict() == original.as_dict()
+
+    moved = [json.loads(line) for line in lines]
+    event_lines = [i for i, line in enumerate(moved) if line["kind"] == "event"]
+    moved[event_lines[4]]["position"] = 40_000
+    kinds = {f.kind for f in verify_export(
+        [export_line(line) for line in moved], public_key=key).findings}
+    assert "deleted" in kinds
+
+
+def export_line(document: dict[str, Any]) -> bytes:
+    return json.dumps(document, sort_keys=True, separators=(",", ":"),
+                      ensure_ascii=False).encode() + b"\n"
