@@ -72,6 +72,10 @@ class Report:
     tree_size: int = 0
     root_hash: str = ""
     balances: dict[str, dict[str, int]] = field(default_factory=dict)
+    # Every recorded tally: what was recorded and what the export's ballots recount to.
+    tallies: list[dict[str, Any]] = field(default_factory=list)
+    # Each round's decision at the end of the log: the confirmed (else latest) tally.
+    decisions: dict[str, dict[str, Any]] = field(default_factory=dict)
     findings: list[Finding] = field(default_factory=list)
 
     @property
@@ -85,7 +89,8 @@ class Report:
             "checkpoints": self.checkpoints, "checkpoints_verified": self.checkpoints_verified,
             "cosignatures_verified": self.cosignatures_verified,
             "tallies_recounted": self.tallies_recounted, "key_source": self.key_source,
-            "balances": self.balances, "findings": [f.as_dict() for f in self.findings],
+            "balances": self.balances, "tallies": self.tallies, "decisions": self.decisions,
+            "findings": [f.as_dict() for f in self.findings],
         }
 
     def text(self) -> str:
@@ -414,6 +419,9 @@ class _Verifier:
     def recount(self, position: int | None, domain_event: Any) -> None:
         budget_round = self.aggregates[domain_event.originator_id]
         recorded = domain_event.result
+        tally = {"round_id": str(domain_event.originator_id), "tally_id": domain_event.tally_id,
+                 "position": position, "recorded": comparable(recorded), "recounted": None}
+        self.report.tallies.append(tally)
         try:
             recomputed = count_round(
                 budget_round, self.closed_ballots.get(domain_event.originator_id, {}),
@@ -423,6 +431,7 @@ class _Verifier:
             self.find("tally", f"tally {domain_event.tally_id} cannot be recounted: {error}",
                       position)
             return
+        tally["recounted"] = comparable(recomputed)
         self.report.tallies_recounted += 1
         differences = sorted(
             key for key in set(comparable(recorded)) | set(comparable(recomputed))
@@ -449,6 +458,8 @@ class _Verifier:
         for aggregate_id, aggregate in self.aggregates.items():
             if isinstance(aggregate, BudgetRound):
                 report.balances[str(aggregate_id)] = round_balances(aggregate)
+                if aggregate.tallies:
+                    report.decisions[str(aggregate_id)] = round_decision(aggregate)
                 if report.balances[str(aggregate_id)]["available"] < 0:
                     self.find("replay", f"round {aggregate_id} has spent more than it holds")
         report.findings.sort(key=lambda f: (f.position is None, f.position or 0))
@@ -465,6 +476,12 @@ def round_balances(budget_round: BudgetRound) -> dict[str, int]:
         "returned": budget_round.returned,
         "available": budget_round.available,
     }
+
+
+def round_decision(budget_round: BudgetRound) -> dict[str, Any]:
+    """The tally that decides the round, as the results show it: the confirmed, else the latest."""
+    tally_id = budget_round.confirmed_tally_id or next(reversed(budget_round.tallies), None)
+    return {"tally_id": tally_id, "confirmed": tally_id == budget_round.confirmed_tally_id}
 
 
 def verify_export(
