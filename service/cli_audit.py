@@ -16,6 +16,7 @@ from service.audit_against import ServiceAt, ServiceUnreachable, differences_wit
 from service.audit_export import export_lines
 from service.audit_verify import Report, verify_export
 from service.checkpoints import published_checkpoint, record_checkpoint
+from service.merkle_store import tree_size
 from service.principal import PUBLIC
 from service.queries.as_of import all_round_balances_as_of, round_balances_as_of
 from service.queries.audit_log import record_verification
@@ -37,6 +38,22 @@ def checkpoint_command(state: Any, reason: str) -> None:
     rt = state.runtime()
     row = published_checkpoint(record_checkpoint(rt.engine, rt.checkpoint_signer, reason))
     click.echo(row["note"], nl=False)
+
+
+@audit_command.command("backfill")
+@click.pass_obj
+def backfill_command(state: Any) -> None:
+    """Write the leaves of events stored before the log existed (safe to run again, and while
+    the service runs); `init` does this too."""
+    rt = state.runtime()
+    backfilled = rt.backfill_audit_log()
+    with rt.engine.connect() as conn:
+        size = tree_size(conn)
+    if backfilled:
+        click.echo(f"wrote the leaves of {backfilled} events stored before the log and signed a "
+                   f"checkpoint; the tree has {size} leaves")
+    else:
+        click.echo(f"nothing to backfill: the tree has {size} leaves")
 
 
 @audit_command.command("export")

@@ -19,7 +19,7 @@ from service.application import BuurtbudgetApplication
 from service.checkpoints import signer_of
 from service.config import secret_key_of, storage_of
 from service.event_store import EventStore, TransactionWriter
-from service.merkle_store import MerkleLeafWriter
+from service.merkle_store import MerkleLeafWriter, backfill_leaves
 from service.token_store import token_metadata
 
 
@@ -35,7 +35,10 @@ class Runtime:
         self.storage = storage
         self.checkpoint_signer = signer_of(settings, create=create_tables)
         # Every stored event is a leaf of the tamper-evident log, written in its transaction.
-        audit_log = [MerkleLeafWriter(self.checkpoint_signer)] if storage.kind != "memory" else []
+        self.leaf_writer = (
+            MerkleLeafWriter(self.checkpoint_signer) if storage.kind != "memory" else None
+        )
+        audit_log = [self.leaf_writer] if self.leaf_writer is not None else []
         self.event_store = EventStore(storage, writers=[*audit_log, *transaction_writers])
         self.application = BuurtbudgetApplication(
             event_store=self.event_store,
@@ -47,6 +50,12 @@ class Runtime:
         if create_tables:
             self.projector.create_tables()
             token_metadata.create_all(self.engine, checkfirst=True)
+
+    def backfill_audit_log(self) -> int:
+        """Leaves for events stored before the log existed (0 when every event has one)."""
+        if self.leaf_writer is None:
+            return 0
+        return backfill_leaves(self.application.recorder, self.leaf_writer)
 
     @contextmanager
     def reading(self) -> Iterator[sa.Connection]:
