@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
 
@@ -335,15 +336,62 @@ def fetch_subtrees(conn: sa.Connection, wanted: Iterable[NodeId]) -> dict[NodeId
 
 def computed_from_store(conn: sa.Connection, compute: Callable[[SubtreeHash], T]) -> T:
     """Run a tree computation over the stored subtrees it needs, fetched in one query."""
-    stored = fetch_subtrees(conn, nodes_needed_for(compute))
+    return compute(StoredSubtrees(fetch_subtrees(conn, nodes_needed_for(compute))).subtree)
 
-    def subtree(level: int, index: int) -> bytes:
+
+@dataclass(frozen=True)
+class StoredSubtrees:
+    """Complete subtrees read from the store, and what else the same query read."""
+
+    hashes: dict[NodeId, bytes]
+    tree_size: int = 0
+    leaf_notification_id: int | None = None
+
+    def subtree(self, level: int, index: int) -> bytes:
         try:
-            return stored[(level, index)]
+            return self.hashes[(level, index)]
         except KeyError:
             raise ProofError(f"the log has no subtree ({level}, {index})") from None
 
-    return compute(subtree)
+
+def read_subtrees(
+    conn: sa.Connection, wanted: Iterable[NodeId], *, leaf_position: int | None = None
+) -> StoredSubtrees:
+    """In one statement (one round trip): the tree's size now, these subtrees, and the
+    notification id of the leaf at `leaf_position`.
+
+    One statement reads one snapshot, so the size and the subtrees agree even as writers append.
+    """
+    no_hash = "CAST(NULL AS bytea)" if conn.dialect.name == "postgresql" else "NULL"
+    parts = [f"SELECT -1, MAX(position), {no_hash} FROM {leaves.name}"]
+    if leaf_position is not None:
+        parts.append(f"SELECT -2, notification_id, {no_hash} FROM {leaves.name} "
+                     f"WHERE position = {int(leaf_position)}")
+    wanted = list(wanted)
+    if wanted:
+        parts.append(subtrees_query(leaves.name, nodes.name, wanted))
+    size, notification_id, hashes = 0, None, {}
+    for level, index, hashed in conn.exec_driver_sql(" UNION ALL ".join(parts)):
+        if level == -1:
+            size = 0 if index is None else int(index) + 1
+        elif level == -2:
+            notification_id = int(index)
+        else:
+            hashes[(int(level), int(index))] = bytes(hashed)
+    return StoredSubtrees(hashes, size, notification_id)
+
+
+@contextmanager
+def single_statement_reads(engine: sa.Engine) -> Iterator[sa.Connection]:
+    """A connection for reads of one statement each, such as proofs.
+
+    On PostgreSQL it runs in autocommit, where a transaction would cost a BEGIN and a ROLLBACK
+    round trip for every read; on SQLite (in process) the usual deferred transaction costs nothing.
+    """
+    with engine.connect() as conn:
+        if engine.dialect.name == "postgresql":
+            conn.execution_options(isolation_level="AUTOCOMMIT")
+        yield conn
 
 
 def stored_root(conn: sa.Connection, size: int) -> bytes:

@@ -11,15 +11,16 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from domain import merkle_log
 from domain.errors import NotFound, RuleViolation
+from domain.merkle_log import SubtreeHash
 from service import checkpoints as checkpoints_store
 from service.audit_export import export_lines
 from service.checkpoints import published_checkpoint, published_key
-from domain import merkle_log
 from service.merkle_store import (
-    computed_from_store,
     leaf_at_notification,
-    leaves,
+    read_subtrees,
+    single_statement_reads,
     stored_root,
     tree_size,
     verifications,
@@ -65,43 +66,45 @@ def checkpoints(
     }
 
 
-def _size_within(conn: Any, requested: int | None, field: str) -> int:
-    current = tree_size(conn)
-    if requested is None:
-        return current
-    if requested > current:
-        raise RuleViolation(f"the log has {current} entries, not {requested}", field=field)
-    return requested
-
-
 def inclusion_proof(
     rt: Runtime, principal: Principal, *, position: int | None, notification_id: int | None, size: int | None
 ) -> dict[str, Any]:
-    """The audit path of one entry (by log position or notification id) in a tree of `size`."""
-    with rt.engine.connect() as conn:
+    """The audit path of one entry (by log position or notification id) in a tree of `size`.
+
+    Asked by position and size, it is one statement: the proof's subtrees, the root's, the leaf,
+    its notification id and the tree's size (to refuse a size the log does not have yet).
+    """
+    with single_statement_reads(rt.engine) as conn:
         if notification_id is not None:
             found = leaf_at_notification(conn, notification_id)
             if found is None:
                 raise NotFound(f"no log entry with notification id {notification_id}")
-            position, leaf = found
-        else:
-            row = conn.execute(
-                leaves.select().where(leaves.c.position == position)
-            ).first()
-            if row is None:
-                raise NotFound(f"no log entry at position {position}")
-            notification_id, leaf = row.notification_id, bytes(row.leaf_hash)
-        size = _size_within(conn, size, "tree_size")
-        if position >= size:
-            raise RuleViolation(
-                f"entry {position} is not in the tree of {size} entries", field="tree_size"
-            )
-        proof, root_hash = computed_from_store(conn, lambda subtree: (
-            merkle_log.inclusion_proof(position, size, subtree), merkle_log.root(size, subtree)
-        ))
+            position = found[0]
+        if position is None:
+            raise RuleViolation("give a position or a notification id", field="position")
+        if size is None:
+            size = tree_size(conn)
+
+        def compute(subtree: SubtreeHash) -> tuple[list[bytes], bytes]:
+            return (merkle_log.inclusion_proof(position, size, subtree),
+                    merkle_log.root(size, subtree))
+
+        wanted = {(0, position)}
+        if position < size:
+            wanted |= merkle_log.nodes_needed_for(compute)
+        stored = read_subtrees(conn, wanted, leaf_position=position)
+    if stored.leaf_notification_id is None:
+        raise NotFound(f"no log entry at position {position}")
+    _within(stored.tree_size, size, "tree_size")
+    if position >= size:
+        raise RuleViolation(
+            f"entry {position} is not in the tree of {size} entries", field="tree_size"
+        )
+    proof, root_hash = compute(stored.subtree)
     return {
-        "position": position, "notification_id": notification_id, "tree_size": size,
-        "leaf_hash": leaf.hex(), "root_hash": root_hash.hex(), "proof": [h.hex() for h in proof],
+        "position": position, "notification_id": stored.leaf_notification_id, "tree_size": size,
+        "leaf_hash": stored.subtree(0, position).hex(), "root_hash": root_hash.hex(),
+        "proof": [h.hex() for h in proof],
     }
 
 
@@ -109,18 +112,29 @@ def consistency_proof(
     rt: Runtime, principal: Principal, *, first: int, second: int | None
 ) -> dict[str, Any]:
     """The proof that the tree of `second` entries extends the tree of `first` entries."""
-    with rt.engine.connect() as conn:
-        second = _size_within(conn, second, "second")
+    with single_statement_reads(rt.engine) as conn:
+        if second is None:
+            second = tree_size(conn)
         if first > second:
             raise RuleViolation(f"first ({first}) is larger than second ({second})", field="first")
-        proof, first_root, second_root = computed_from_store(conn, lambda subtree: (
-            merkle_log.consistency_proof(first, second, subtree) if first else [],
-            merkle_log.root(first, subtree), merkle_log.root(second, subtree),
-        ))
+        target = second
+
+        def compute(subtree: SubtreeHash) -> tuple[list[bytes], bytes, bytes]:
+            return (merkle_log.consistency_proof(first, target, subtree) if first else [],
+                    merkle_log.root(first, subtree), merkle_log.root(target, subtree))
+
+        stored = read_subtrees(conn, merkle_log.nodes_needed_for(compute))
+    _within(stored.tree_size, second, "second")
+    proof, first_root, second_root = compute(stored.subtree)
     return {
         "first": first, "second": second, "first_root": first_root.hex(),
         "second_root": second_root.hex(), "proof": [h.hex() for h in proof],
     }
+
+
+def _within(current: int, requested: int, field: str) -> None:
+    if requested > current:
+        raise RuleViolation(f"the log has {current} entries, not {requested}", field=field)
 
 
 def export(rt: Runtime, principal: Principal) -> Iterator[bytes]:
