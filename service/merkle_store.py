@@ -115,6 +115,8 @@ class MerkleLeafWriter:
     events that call for a checkpoint get one in the same transaction.
     """
 
+    backfill_page = 1000  # events read at a time when writing the leaves of an older log
+
     def __init__(self, checkpoints: CheckpointMaker | None = None) -> None:
         self.checkpoints = checkpoints
         self._frontier: tuple[int, dict[NodeId, bytes]] = (-1, {})
@@ -158,9 +160,11 @@ class MerkleLeafWriter:
         older = 0
         if position == 0:
             before = new_events[0][0] if new_events else None
-            for page in _event_pages(cursor, sql, before):
+            for page in _event_pages(cursor, sql, before, self.backfill_page):
                 position = self._insert(cursor, sql, written, position, page)
                 older += len(page)
+                # Only the right edge is needed to go on: memory stays flat however old the log.
+                written = {node: written[node] for node in frontier_of(position)}
             if older:
                 reasons.append(f"leaves written for {older} events stored before the log")
         position = self._insert(cursor, sql, written, position, new_events)
@@ -254,7 +258,7 @@ def _statements_for(backend: str, leaves_table: str, nodes_table: str, checkpoin
         select_events_page=(
             f"SELECT {notification_id}, topic, originator_id, originator_version, state "
             f"FROM {events_table} WHERE {notification_id} > {mark} AND {notification_id} < {mark} "
-            f"ORDER BY {notification_id} LIMIT {EVENT_PAGE}"
+            f"ORDER BY {notification_id} LIMIT {mark}"
         ),
     )
 
@@ -267,22 +271,21 @@ def _statements(transaction: Any) -> _Statements:
     )
 
 
-EVENT_PAGE = 1000
 NO_LATER_THAN = 2**63 - 1
 
 
 def _event_pages(
-    cursor: Any, sql: _Statements, before: int | None
+    cursor: Any, sql: _Statements, before: int | None, size: int
 ) -> Iterator[list[tuple[int, str, Any, int, bytes]]]:
-    """The stored events with notification ids below `before` (all: None), a page at a time."""
+    """The stored events with notification ids below `before` (all: None), `size` at a time."""
     after, stop = 0, NO_LATER_THAN if before is None else before
     while True:
-        cursor.execute(sql.select_events_page, (after, stop))
+        cursor.execute(sql.select_events_page, (after, stop, size))
         page = [(int(r[0]), r[1], r[2], int(r[3]), bytes(r[4]))
                 for r in map(_row_values, cursor.fetchall())]
         if page:
             yield page
-        if len(page) < EVENT_PAGE:
+        if len(page) < size:
             return
         after = page[-1][0]
 

@@ -105,6 +105,7 @@ def test_audit_backfill_on_a_store_without_the_audit_tables(settings):
 def test_the_first_write_backfills_when_nobody_ran_it(settings):
     driven = store_from_before_the_log(settings)
     rt = Runtime(settings, create_tables=True)  # tables, but no backfill
+    rt.leaf_writer.backfill_page = 4
     try:
         assert leaves_and_events(rt)[0] == []
         rt.application.deposit(driven.round_id, amount=100_00, source="Gemeente", reference="",
@@ -120,6 +121,7 @@ def test_the_first_write_backfills_when_nobody_ran_it(settings):
 def test_writers_racing_the_backfill_leave_every_event_with_one_leaf(settings):
     driven = store_from_before_the_log(settings)
     rt = Runtime(settings, create_tables=True)
+    rt.leaf_writer.backfill_page = 3  # many pages: the log is read and hashed a page at a time
     failures: list[BaseException] = []
     start = threading.Barrier(4)
 
