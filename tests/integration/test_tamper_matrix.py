@@ -22,6 +22,7 @@ from click.testing import CliRunner
 from eventsourcing.persistence import StoredEvent
 
 from domain.ballot import receipt_for
+from domain.errors import DamagedHistory
 from domain.merkle_log import MerkleTree
 from domain.round_result import ballot_digest
 from service.audit_export import export_lines
@@ -29,6 +30,7 @@ from service.audit_verify import Report, event_mapper, verify_export
 from service.checkpoints import record_checkpoint
 from service.cli import cli
 from service.merkle_store import leaves, nodes, stored_event_leaf
+from service.runtime import Runtime
 from tests.integration.conftest import drive_round
 
 
@@ -312,3 +314,20 @@ def test_an_export_written_by_another_json_tool_verifies_the_same(paid_round):
 def export_line(document: dict[str, Any]) -> bytes:
     return json.dumps(document, sort_keys=True, separators=(",", ":"),
                       ensure_ascii=False).encode() + b"\n"
+
+
+def test_a_round_whose_middle_event_was_deleted_refuses_writes_and_says_why(paid_round, settings):
+    """Not a crash on every later write: each is refused, naming the round and what to run."""
+    store = StoredEvents(paid_round)
+    (deposit,) = store.rows("FundsDeposited")
+    round_id = UUID(str(deposit.originator_id))
+    store.delete(store.rows("SubmissionsClosed")[0].id)
+    restarted = Runtime(settings)  # a service started on the changed store
+    try:
+        with pytest.raises(DamagedHistory) as refused:
+            restarted.application.deposit(round_id, amount=1_00, source="Gemeente", reference="",
+                                          actor="official:anna")
+    finally:
+        restarted.close()
+    assert str(round_id) in refused.value.message
+    assert "audit verify --database" in refused.value.message
