@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import sys
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -48,6 +49,7 @@ from service.signed_note import (
 BALLOT_CAST = set(topics_of(Ballot.Cast))  # type: ignore[attr-defined]
 VOTING_CLOSED = set(topics_of(BudgetRound.VotingClosed))  # type: ignore[attr-defined]
 TALLY_RECORDED = set(topics_of(BudgetRound.TallyRecorded))  # type: ignore[attr-defined]
+TALLY_CONFIRMED = set(topics_of(BudgetRound.TallyConfirmed))  # type: ignore[attr-defined]
 
 
 @dataclass
@@ -404,8 +406,10 @@ class _Verifier:
         if topic in BALLOT_CAST:
             round_id = domain_event.round_id
             if round_id not in self.closed_ballots:
+                # Proposal ids recur in every ballot: one string each, not one per ballot.
                 self.ballots.setdefault(round_id, {})[domain_event.originator_id] = (
-                    domain_event.originator_version, dict(domain_event.choices)
+                    domain_event.originator_version,
+                    {sys.intern(p): points for p, points in domain_event.choices.items()},
                 )
         elif topic in VOTING_CLOSED:
             final = self.ballots.pop(domain_event.originator_id, {})
@@ -415,6 +419,10 @@ class _Verifier:
                 self.aggregates.pop(ballot_id, None)
         elif topic in TALLY_RECORDED:
             self.recount(position, domain_event)
+        elif topic in TALLY_CONFIRMED:
+            # No tally can be recorded once one is confirmed: the round's ballots are done with.
+            # (A tally recorded after it anyway does not replay, or recounts as empty: a finding.)
+            self.closed_ballots[domain_event.originator_id] = {}
 
     def recount(self, position: int | None, domain_event: Any) -> None:
         budget_round = self.aggregates[domain_event.originator_id]
