@@ -8,20 +8,24 @@
 Verify: an export of a realistic multi-round log (benchmarks/audit_log_generator.py) is read
 and decoded as the event store would (each line parsed, each event turned into its domain event
 by the store's mapper: the reference), then checked by `audit verify` in a child process whose
-peak memory is reported. Rates are events per second of the same file in the same run.
+peak memory is reported. Rates are events per second of CPU time of the same file in the same
+run; the two alternate `--repeats` times and the medians are compared, as the machine's load
+moves between runs.
 
 Ballots: the application casts ballots one after another in this process, with the leaf writer
 (as the service runs) and without it (an event store with no transaction writers), alternating
-runs of the same size on fresh databases; ballots/s and the 99th percentile per ballot are
-compared in the same run.
+runs of the same size on fresh databases; ballots/s, the 99th percentile per ballot and the
+process's CPU time per ballot (which the load of other processes moves least) are compared in
+the same run.
 
 Proofs:
 The leaves and complete subtrees are written straight into the audit tables of a fresh database
-(as the leaf writer would have written them), then random inclusion and consistency proofs are
-read through the query functions the API serves them with (`service.queries.audit_log`: size
-check, leaf, proof and roots, in their own connection checkout). The reference, timed in the same run on the same database, is
-the read of one leaf row by its primary key. Figures are medians and 99th percentiles in
-milliseconds; the machine is stated with them.
+(as the leaf writer would have written them), then random inclusion and consistency proofs, each
+at a given tree size, are read through the query functions the API serves them with
+(`service.queries.audit_log`: leaf, proof, roots and the size check in one statement, in a
+connection checkout of its own). The reference, timed in the same run on the same database, is
+the read of one leaf row by its primary key in a connection checkout of its own. Figures are
+medians and 99th percentiles in milliseconds; the machine is stated with them.
 """
 from __future__ import annotations
 
@@ -129,8 +133,9 @@ def run(storage: Storage, count: int, samples: int) -> list[str]:
     return lines
 
 
-def cast_ballots(storage: Storage, count: int, *, with_log: bool) -> list[float]:
-    """Seconds per ballot, cast one after another on a fresh database of `storage`."""
+def cast_ballots(storage: Storage, count: int, *, with_log: bool) -> tuple[list[float], float]:
+    """Seconds per ballot, cast one after another on a fresh database of `storage`, and the CPU
+    seconds this process spent casting them all (what other processes' load does not change)."""
     from service.application import BuurtbudgetApplication
     from service.checkpoints import CheckpointSigner
     from service.event_store import EventStore
@@ -146,12 +151,13 @@ def cast_ballots(storage: Storage, count: int, *, with_log: bool) -> list[float]
     try:
         driven = drive_round(app, "voting", codes=count)
         times = []
+        cpu = time.process_time()
         for number, code in enumerate(driven.codes[:count]):
             choices = driven.choices(*APPROVALS[number % len(APPROVALS)])
             started = time.perf_counter()
             app.cast_ballot(driven.round_id, code=code, choices=choices)
             times.append(time.perf_counter() - started)
-        return times
+        return times, time.process_time() - cpu
     finally:
         app.close()
         store.close()
@@ -159,21 +165,30 @@ def cast_ballots(storage: Storage, count: int, *, with_log: bool) -> list[float]
 
 def ballots(make_storage, count: int, repeats: int) -> list[str]:
     runs: dict[bool, list[list[float]]] = {True: [], False: []}
+    cpu: dict[bool, list[float]] = {True: [], False: []}
     for _ in range(repeats):
         for with_log in (False, True):
             with make_storage() as storage:
-                runs[with_log].append(cast_ballots(storage, count, with_log=with_log))
+                times, seconds = cast_ballots(storage, count, with_log=with_log)
+                runs[with_log].append(times)
+                cpu[with_log].append(seconds * 1000 / count)
     rates = {k: statistics.median(len(t) / sum(t) for t in v) for k, v in runs.items()}
     p99 = {k: statistics.median(statistics.quantiles(t, n=100)[98] * 1000 for t in v)
            for k, v in runs.items()}
+    per_ballot = {k: statistics.median(v) for k, v in cpu.items()}
     return [
         f"{count} ballots per run, {repeats} runs each, alternating (medians of the runs)",
         "",
-        "| ballot path | ballots/s | p99 ms |",
-        "|---|---|---|",
-        f"| without the log | {rates[False]:.0f} | {p99[False]:.2f} |",
-        f"| with leaves and checkpoints | {rates[True]:.0f} | {p99[True]:.2f} |",
-        f"| with / without | {rates[True] / rates[False]:.1%} | {p99[True] / p99[False]:.1%} |",
+        "| ballot path | ballots/s | p99 ms | CPU ms per ballot |",
+        "|---|---|---|---|",
+        f"| without the log | {rates[False]:.0f} | {p99[False]:.2f} | {per_ballot[False]:.2f} |",
+        f"| with leaves and checkpoints | {rates[True]:.0f} | {p99[True]:.2f} | "
+        f"{per_ballot[True]:.2f} |",
+        f"| with / without | {rates[True] / rates[False]:.1%} | {p99[True] / p99[False]:.1%} | "
+        f"{per_ballot[True] / per_ballot[False]:.1%} |",
+        "ballots/s with / without, per pair of runs: " + ", ".join(
+            f"{(len(w) / sum(w)) / (len(o) / sum(o)):.0%}"
+            for o, w in zip(runs[False], runs[True])),
     ]
 
 
@@ -234,7 +249,7 @@ def in_child(code: str, *args: str) -> list[str]:
     return done.stdout.split()
 
 
-def verify_rate(events: int) -> list[str]:
+def verify_rate(events: int, repeats: int) -> list[str]:
     from benchmarks.audit_log_generator import write_export
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -242,19 +257,25 @@ def verify_rate(events: int) -> list[str]:
         started = time.perf_counter()
         signer = write_export(path, events)
         written = time.perf_counter() - started
-        raw_count, raw_cpu = in_child(RAW_READ, str(path))
-        checked, verify_cpu, peak_mb = in_child(VERIFY, str(path), signer.verifier_key)
+        raw_rates, verify_rates, peaks = [], [], []
+        for _ in range(repeats):
+            raw_count, raw_cpu = in_child(RAW_READ, str(path))
+            checked, verify_cpu, peak_mb = in_child(VERIFY, str(path), signer.verifier_key)
+            raw_rates.append(int(raw_count) / float(raw_cpu))
+            verify_rates.append(int(checked) / float(verify_cpu))
+            peaks.append(int(peak_mb))
         size_mb = path.stat().st_size / 1e6
-    raw_rate, verify_rate_ = int(raw_count) / float(raw_cpu), int(checked) / float(verify_cpu)
+    raw_rate, verify_rate_ = statistics.median(raw_rates), statistics.median(verify_rates)
     return [
-        f"{int(checked):,} events ({size_mb:.0f} MB export, generated in {written:.0f} s); "
-        "CPU seconds of each child process",
+        (f"{int(checked):,} events ({size_mb:.0f} MB export, generated in {written:.0f} s); "
+         f"CPU seconds of each child process, medians of {repeats} alternating runs"),
         "",
         "| pass | events/s | peak memory |",
         "|---|---|---|",
         f"| read + decode (reference) | {raw_rate:,.0f} | |",
-        f"| audit verify | {verify_rate_:,.0f} | {peak_mb} MB |",
+        f"| audit verify | {verify_rate_:,.0f} | {max(peaks)} MB |",
         f"| verify / reference | {verify_rate_ / raw_rate:.0%} | |",
+        "ratio of each run: " + ", ".join(f"{v / r:.0%}" for r, v in zip(raw_rates, verify_rates)),
     ]
 
 
@@ -268,9 +289,10 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--postgres", help="also measure on this PostgreSQL (a fresh schema)")
     args = parser.parse_args()
-    print(f"machine: {platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}")
+    print(f"machine: {platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}, "
+          f"load average {os.getloadavg()[0]:.1f}")
     if args.part == "verify":
-        print("\n".join(verify_rate(args.events)))
+        print("\n".join(verify_rate(args.events, args.repeats)))
         return
     backends = [("sqlite", sqlite_storage)]
     if args.postgres:

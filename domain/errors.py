@@ -28,3 +28,9 @@ class Conflict(BudgetError):
 
 class Forbidden(BudgetError):
     """The actor may not do this (four-eyes rule, wrong proposer key, invalid voting code)."""
+
+
+class DamagedHistory(BudgetError):
+    """The stored events of an aggregate do not replay: the store was changed outside the service
+    (a version is missing or out of place, or an event does not decode). Nothing is written to it
+    until the store is restored; `buurtbudget audit verify --database` names the change."""

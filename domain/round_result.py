@@ -35,7 +35,10 @@ def count_round(
     settings = budget_round.settings
     ballots = []
     receipts = []
-    for _ballot_id, (_version, choices, receipt) in sorted(final_ballots.items()):
+    # By the UUIDs' integers: their own order, without UUID's comparison methods (many ballots).
+    for _ballot_id, (_version, choices, receipt) in sorted(
+        final_ballots.items(), key=lambda b: b[0].int
+    ):
         receipts.append(receipt)
         # Ordinal choices are stored as ranks (1 = best); the tally wants best-first order.
         ballots.append(dict(sorted(choices.items(), key=lambda item: item[1])))

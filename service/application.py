@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
 import secrets
 import uuid
 from collections.abc import Callable
@@ -12,12 +13,14 @@ from typing import Any, TypeVar
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, Application
-from eventsourcing.domain import Aggregate
-from eventsourcing.persistence import ApplicationRecorder, IntegrityError
+from eventsourcing.domain import Aggregate, OriginatorVersionError
+from eventsourcing.persistence import (
+    ApplicationRecorder, IntegrityError, MapperDeserialisationError,
+)
 
 from domain.ballot import Ballot, CountedBallot, ballot_id_for
 from domain.budget_round import BudgetRound
-from domain.errors import Conflict, Forbidden, NotFound, RuleViolation
+from domain.errors import Conflict, DamagedHistory, Forbidden, NotFound, RuleViolation
 from domain.municipality import Municipality
 from domain.neighbourhood import Neighbourhood
 from domain.paper_ballots import PaperBatch
@@ -33,6 +36,7 @@ from service.personal_data_keys import ERASED_TOPICS, PersonalDataKeys
 
 A = TypeVar("A", bound=Aggregate)
 T = TypeVar("T")
+log = logging.getLogger(__name__)
 
 # Voting codes are printed on letters: no 0/O or 1/I/L to misread. 12 symbols of 32 = 60 bits.
 CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
@@ -92,6 +96,13 @@ class BuurtbudgetApplication(Application[UUID]):
             aggregate = self.repository.get(aggregate_id, deepcopy_from_cache=copy)
         except AggregateNotFoundError:
             raise NotFound(f"{what} {aggregate_id} not found") from None
+        except (OriginatorVersionError, MapperDeserialisationError) as error:
+            log.error("the stored events of %s %s do not replay: %r", what, aggregate_id, error)
+            raise DamagedHistory(
+                f"the stored history of {what} {aggregate_id} is damaged and cannot be replayed; "
+                "the operators must restore it (`buurtbudget audit verify --database` names "
+                "the change)"
+            ) from None
         if not isinstance(aggregate, cls):
             raise NotFound(f"{what} {aggregate_id} not found")
         return aggregate

@@ -7,7 +7,10 @@ with the position it concerns and the kind of change it points to; the first one
 """
 from __future__ import annotations
 
+import hashlib
 import json
+import re
+import sys
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -20,6 +23,7 @@ from eventsourcing.persistence import (
     JSONTranscoder,
     Mapper,
     StoredEvent,
+    Transcoder,
     UUIDAsHex,
 )
 
@@ -29,7 +33,7 @@ from domain.ballot import Ballot, counted
 from domain.budget_round import BudgetRound
 from domain.canonical_event import canonical_parts
 from domain.event_topics import topics_of
-from domain.merkle_log import MerkleFrontier, leaf_hash
+from domain.merkle_log import LEAF_PREFIX, MerkleFrontier, leaf_hash
 from domain.round_result import comparable, count_round
 from service.audit_export import FORMAT
 from service.signed_note import (
@@ -45,6 +49,7 @@ from service.signed_note import (
 BALLOT_CAST = set(topics_of(Ballot.Cast))  # type: ignore[attr-defined]
 VOTING_CLOSED = set(topics_of(BudgetRound.VotingClosed))  # type: ignore[attr-defined]
 TALLY_RECORDED = set(topics_of(BudgetRound.TallyRecorded))  # type: ignore[attr-defined]
+TALLY_CONFIRMED = set(topics_of(BudgetRound.TallyConfirmed))  # type: ignore[attr-defined]
 
 
 @dataclass
@@ -69,6 +74,10 @@ class Report:
     tree_size: int = 0
     root_hash: str = ""
     balances: dict[str, dict[str, int]] = field(default_factory=dict)
+    # Every recorded tally: what was recorded and what the export's ballots recount to.
+    tallies: list[dict[str, Any]] = field(default_factory=list)
+    # Each round's decision at the end of the log: the confirmed (else latest) tally.
+    decisions: dict[str, dict[str, Any]] = field(default_factory=dict)
     findings: list[Finding] = field(default_factory=list)
 
     @property
@@ -82,15 +91,16 @@ class Report:
             "checkpoints": self.checkpoints, "checkpoints_verified": self.checkpoints_verified,
             "cosignatures_verified": self.cosignatures_verified,
             "tallies_recounted": self.tallies_recounted, "key_source": self.key_source,
-            "balances": self.balances, "findings": [f.as_dict() for f in self.findings],
+            "balances": self.balances, "tallies": self.tallies, "decisions": self.decisions,
+            "findings": [f.as_dict() for f in self.findings],
         }
 
     def text(self) -> str:
         lines = [
             f"events: {self.events} ({self.sealed} sealed ballots of rounds open for voting)",
             f"tree: {self.tree_size} leaves, root {self.root_hash}",
-            f"checkpoints: {self.checkpoints_verified} of {self.checkpoints} verified "
-            f"(key from {self.key_source}), {self.cosignatures_verified} witness cosignatures",
+            (f"checkpoints: {self.checkpoints_verified} of {self.checkpoints} verified "
+             f"(key from {self.key_source}), {self.cosignatures_verified} witness cosignatures"),
             f"tallies recounted: {self.tallies_recounted}",
         ]
         for round_id, balance in sorted(self.balances.items()):
@@ -108,12 +118,42 @@ class Report:
         return "\n".join(lines)
 
 
-def event_mapper() -> Mapper[UUID]:
-    """The event store's mapper, with the transcodings the application registers."""
+def event_transcoder() -> JSONTranscoder:
+    """The event store's transcoder, with the transcodings the application registers."""
     transcoder = JSONTranscoder()
     for transcoding in (UUIDAsHex(), DecimalAsStr(), DatetimeAsISO()):
         transcoder.register(transcoding)
-    return Mapper(transcoder=transcoder)
+    return transcoder
+
+
+def event_mapper() -> Mapper[UUID]:
+    """The event store's mapper, with the transcodings the application registers."""
+    return Mapper(transcoder=event_transcoder())
+
+
+class _DecodedState(Transcoder):
+    """Hands the mapper an event body the verifier has already decoded (typed values and all).
+
+    The mapper then only resolves the topic, upcasts and builds the event, as it does for the
+    store: the body is parsed once per event, not once for the tree and again for the replay.
+    """
+
+    def encode(self, obj: Any) -> bytes:
+        raise NotImplementedError("the verifier only reads")
+
+    def decode(self, data: Any) -> Any:
+        return data
+
+
+# An export's event line is canonical JSON, so its keys come in this order: the canonical event
+# is the bytes between the prefix and the tail, and its leaf is their hash, with no re-encoding.
+EVENT_LINE_PREFIX = b'{"event":'
+EVENT_LINE_TAIL = b',"kind":"event","leaf_hash":"'
+# The rest of the line after the event, as canonical JSON writes it (integers without leading zeros).
+EVENT_LINE_REST = re.compile(
+    rb'"kind":"event","leaf_hash":"([0-9a-f]{64})","notification_id":(0|[1-9][0-9]*),'
+    rb'"position":(0|[1-9][0-9]*)}\r?\n?'
+)
 
 
 class _Verifier:
@@ -128,7 +168,8 @@ class _Verifier:
         self.frontier = MerkleFrontier()
         self.next_position = 0
         self.last_notification = 0
-        self.mapper = event_mapper()
+        self.transcoder = event_transcoder()
+        self.mapper: Mapper[UUID] = Mapper(transcoder=_DecodedState())
         self.aggregates: dict[UUID, Aggregate] = {}
         self.versions: dict[UUID, int] = {}
         self.ballots: dict[UUID, dict[UUID, tuple[int, dict[str, int]]]] = {}
@@ -144,6 +185,9 @@ class _Verifier:
     # -- lines -----------------------------------------------------------------------------
 
     def line(self, raw: bytes | str) -> None:
+        if (self.seen_header and not self.seen_end and isinstance(raw, bytes)
+                and raw.startswith(EVENT_LINE_PREFIX) and self.canonical_event_line(raw)):
+            return
         try:
             document = json.loads(raw)
         except json.JSONDecodeError:
@@ -225,19 +269,50 @@ class _Verifier:
             return
         self.report.cosignatures_verified += 1
 
+    def canonical_event_line(self, raw: bytes) -> bool:
+        """An event line as the export writes it, checked without re-encoding its event.
+
+        The event's bytes in the line are taken as they are and hashed; only if that is the leaf
+        the line names (so they are the canonical bytes the store hashed) is the line handled
+        here, decoded once for the replay. Anything else (respaced, reordered, edited) goes the
+        general way, which re-encodes the event and reports what differs.
+        """
+        cut = raw.rfind(EVENT_LINE_TAIL)
+        rest = EVENT_LINE_REST.fullmatch(raw, cut + 1) if cut > 0 else None
+        if rest is None:
+            return False
+        body = raw[len(EVENT_LINE_PREFIX):cut]
+        leaf = hashlib.sha256(LEAF_PREFIX + body).digest()
+        if rest[1] != leaf.hex().encode():
+            return False
+        notification_id, position = int(rest[2]), int(rest[3])
+        try:
+            # Raises on anything but exactly one JSON value: the line holds no second "event".
+            event = self.transcoder.decoder.decode(body.decode("utf-8"))
+            topic, version = event["topic"], event["originator_version"]
+            originator, state = UUID(event["originator_id"]), event["state"]
+        except (ValueError, KeyError, TypeError, AttributeError):
+            return False
+        if type(state) is not dict or type(version) is not int or type(topic) is not str:
+            return False
+        self.lines += 1
+        self._notification(notification_id, position)
+        self._count_event()
+        self._append(position, leaf)
+        self.replay(position, originator, version, topic, state)
+        return True
+
     def entry(self, document: dict[str, Any]) -> None:
         position, stored_leaf = document.get("position"), document.get("leaf_hash")
         notification_id = document.get("notification_id") or 0
-        if notification_id <= self.last_notification:
-            self.find("reordered", f"notification {notification_id} is out of order", position)
-        self.last_notification = max(self.last_notification, notification_id)
+        self._notification(notification_id, position)
         if document["kind"] == "missing":
             self.missing += 1
             self.find("deleted", f"the event of notification {notification_id} is gone; "
                       "its leaf remains", position)
             self._append(position, bytes.fromhex(stored_leaf))
             return
-        self.report.events += 1
+        self._count_event()
         if document["kind"] == "sealed":
             self.report.sealed += 1
             self._append(position, bytes.fromhex(stored_leaf))
@@ -261,7 +336,21 @@ class _Verifier:
                           f"{event['originator_version']} differs from what its leaf recorded",
                           position)
             self._append(position, leaf)
-        self.replay(position, originator, event, state_bytes)
+        try:
+            state = self.transcoder.decode(state_bytes)
+        except Exception as error:  # noqa: BLE001 - a body that does not decode is a finding
+            self.find("replay", f"{event['topic']} of {originator} does not decode: "
+                      f"{type(error).__name__}: {error}", position)
+            return
+        self.replay(position, originator, event["originator_version"], event["topic"], state)
+
+    def _notification(self, notification_id: int, position: int | None) -> None:
+        if notification_id <= self.last_notification:
+            self.find("reordered", f"notification {notification_id} is out of order", position)
+        self.last_notification = max(self.last_notification, notification_id)
+
+    def _count_event(self) -> None:
+        self.report.events += 1
         if self.progress and self.report.events % 10000 == 0:
             self.progress(self.report.events)
 
@@ -290,33 +379,37 @@ class _Verifier:
     # -- replay through the domain ---------------------------------------------------------
 
     def replay(
-        self, position: int | None, originator: UUID, event: dict[str, Any], state: bytes
+        self, position: int | None, originator: UUID, version: int, topic: str,
+        state: dict[str, Any],
     ) -> None:
-        version = event["originator_version"]
+        """Apply one event, its body already decoded, to its aggregate."""
         expected = self.versions.get(originator, 0) + 1
         if version != expected:
             self.find("replay", f"{originator} jumps from version {expected - 1} to {version}",
                       position)
+        # The mapper takes the body as the state (see _DecodedState).
         stored = StoredEvent(
-            originator_id=originator, originator_version=version, topic=event["topic"],
-            state=state,
+            originator_id=originator, originator_version=version, topic=topic,
+            state=state,  # type: ignore[arg-type]
         )
         try:
             domain_event = self.mapper.to_domain_event(stored)
             self.aggregates[originator] = domain_event.mutate(self.aggregates.get(originator))
         except Exception as error:  # noqa: BLE001 - any failure to apply is a finding
-            self.find("replay", f"{event['topic']} does not apply to {originator}: "
+            self.find("replay", f"{topic} does not apply to {originator}: "
                       f"{type(error).__name__}: {error}", position)
             return
         self.versions[originator] = version
-        self.counting(position, event["topic"], domain_event)
+        self.counting(position, topic, domain_event)
 
     def counting(self, position: int | None, topic: str, domain_event: Any) -> None:
         if topic in BALLOT_CAST:
             round_id = domain_event.round_id
             if round_id not in self.closed_ballots:
-                self.ballots.setdefault(round_id, {})[domain_event.originator_id] = counted(
-                    domain_event
+                cast = counted(domain_event)
+                # Proposal ids recur in every ballot: one string each, not one per ballot.
+                self.ballots.setdefault(round_id, {})[domain_event.originator_id] = cast._replace(
+                    choices={sys.intern(p): points for p, points in cast.choices.items()}
                 )
         elif topic in VOTING_CLOSED:
             final = self.ballots.pop(domain_event.originator_id, {})
@@ -326,10 +419,17 @@ class _Verifier:
                 self.aggregates.pop(ballot_id, None)
         elif topic in TALLY_RECORDED:
             self.recount(position, domain_event)
+        elif topic in TALLY_CONFIRMED:
+            # No tally can be recorded once one is confirmed: the round's ballots are done with.
+            # (A tally recorded after it anyway does not replay, or recounts as empty: a finding.)
+            self.closed_ballots[domain_event.originator_id] = {}
 
     def recount(self, position: int | None, domain_event: Any) -> None:
         budget_round = self.aggregates[domain_event.originator_id]
         recorded = domain_event.result
+        tally = {"round_id": str(domain_event.originator_id), "tally_id": domain_event.tally_id,
+                 "position": position, "recorded": comparable(recorded), "recounted": None}
+        self.report.tallies.append(tally)
         try:
             recomputed = count_round(
                 budget_round, self.closed_ballots.get(domain_event.originator_id, {}),
@@ -339,6 +439,7 @@ class _Verifier:
             self.find("tally", f"tally {domain_event.tally_id} cannot be recounted: {error}",
                       position)
             return
+        tally["recounted"] = comparable(recomputed)
         self.report.tallies_recounted += 1
         differences = sorted(
             key for key in set(comparable(recorded)) | set(comparable(recomputed))
@@ -365,6 +466,8 @@ class _Verifier:
         for aggregate_id, aggregate in self.aggregates.items():
             if isinstance(aggregate, BudgetRound):
                 report.balances[str(aggregate_id)] = round_balances(aggregate)
+                if aggregate.tallies:
+                    report.decisions[str(aggregate_id)] = round_decision(aggregate)
                 if report.balances[str(aggregate_id)]["available"] < 0:
                     self.find("replay", f"round {aggregate_id} has spent more than it holds")
         report.findings.sort(key=lambda f: (f.position is None, f.position or 0))
@@ -381,6 +484,12 @@ def round_balances(budget_round: BudgetRound) -> dict[str, int]:
         "returned": budget_round.returned,
         "available": budget_round.available,
     }
+
+
+def round_decision(budget_round: BudgetRound) -> dict[str, Any]:
+    """The tally that decides the round, as the results show it: the confirmed, else the latest."""
+    tally_id = budget_round.confirmed_tally_id or next(reversed(budget_round.tallies), None)
+    return {"tally_id": tally_id, "confirmed": tally_id == budget_round.confirmed_tally_id}
 
 
 def verify_export(

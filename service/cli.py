@@ -79,6 +79,10 @@ def init(state: State) -> None:
     """Create the event store, read-model and token tables and the keys (safe to run again)."""
     rt = state.runtime(create_tables=True)
     click.echo(f"initialised {rt.storage.kind} store: {state.settings['DATABASE_URL']}")
+    backfilled = rt.backfill_audit_log()
+    if backfilled:
+        click.echo(f"audit log: wrote the leaves of {backfilled} events stored before it "
+                   "and signed a checkpoint")
     click.echo(f"audit log signing key: {state.settings['AUDIT_KEY_FILE']} "
                f"(publish its public key: {rt.checkpoint_signer.verifier_key})")
 

@@ -12,15 +12,15 @@ from uuid import UUID
 import click
 
 from domain.errors import NotFound
+from service.audit_against import ServiceAt, ServiceUnreachable, differences_with_service
 from service.audit_export import export_lines
-from service.audit_against import ServiceUnreachable, differences_with_service
 from service.audit_verify import Report, verify_export
 from service.checkpoints import published_checkpoint, record_checkpoint
+from service.merkle_store import tree_size
 from service.principal import PUBLIC
 from service.queries.as_of import all_round_balances_as_of, round_balances_as_of
 from service.queries.audit_log import record_verification
 from service.witness import Witness, WitnessRefusal
-
 
 BALANCE_KEYS = ("deposited", "reserved", "pending", "paid", "returned", "available")
 
@@ -38,6 +38,22 @@ def checkpoint_command(state: Any, reason: str) -> None:
     rt = state.runtime()
     row = published_checkpoint(record_checkpoint(rt.engine, rt.checkpoint_signer, reason))
     click.echo(row["note"], nl=False)
+
+
+@audit_command.command("backfill")
+@click.pass_obj
+def backfill_command(state: Any) -> None:
+    """Write the leaves of events stored before the log existed (safe to run again, and while
+    the service runs); `init` does this too."""
+    rt = state.runtime()
+    backfilled = rt.backfill_audit_log()
+    with rt.engine.connect() as conn:
+        size = tree_size(conn)
+    if backfilled:
+        click.echo(f"wrote the leaves of {backfilled} events stored before the log and signed a "
+                   f"checkpoint; the tree has {size} leaves")
+    else:
+        click.echo(f"nothing to backfill: the tree has {size} leaves")
 
 
 @audit_command.command("export")
@@ -61,7 +77,7 @@ def export_command(state: Any, output: Path) -> None:
     help="the log's public key (verifier key or PEM), obtained apart from the file",
 )
 @click.option("--against", metavar="URL",
-              help="also compare balances and the checkpoint with the service at URL")
+              help="also compare the checkpoint, balances and tallies with the service at URL")
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_obj
 def verify_command(
@@ -87,23 +103,20 @@ def verify_command(
         with click.progressbar(length=file.stat().st_size, label=f"verifying {file.name}",
                                file=click.get_text_stream("stderr"), show_eta=True) as bar:
             report = verify_export(_read_with(bar, file), public_key=key)
-    _show(report, as_json)
-    if not report.ok:
+    # Compared even when the file has findings: what the service says locates the change.
+    differences = None if against is None else _differences_with(report, against)
+    _show(report, as_json, against, differences)
+    if not report.ok or differences:
         sys.exit(1)
-    if against is not None:
-        _compare_with_service(report, against)
 
 
-def _compare_with_service(report: Report, url: str) -> None:
+def _differences_with(report: Report, url: str) -> list[str]:
     try:
-        differences = differences_with_service(report, url)
+        return differences_with_service(report, ServiceAt(url))
     except ServiceUnreachable as error:
-        differences = [f"service: {error}"]
-    for difference in differences:
-        click.echo(f"differs from {url}: {difference}")
-    if differences:
-        sys.exit(1)
-    click.echo(f"OK: {url} publishes the same balances and a checkpoint that extends this log")
+        return [f"service: {error}"]
+    except (KeyError, TypeError, AttributeError, ValueError) as error:
+        return [f"service: an answer not as the API documents it ({type(error).__name__}: {error})"]
 
 
 def _lines_of(path: Path) -> Iterator[bytes]:
@@ -122,13 +135,22 @@ def _progress(events: int) -> None:
         click.echo(f"\r{events} events checked", nl=False, err=True)
 
 
-def _show(report: Report, as_json: bool) -> None:
+def _show(report: Report, as_json: bool, url: str | None, differences: list[str] | None) -> None:
     if as_json:
-        click.echo(json.dumps(report.as_dict(), indent=2))
-    else:
-        if sys.stderr.isatty():
-            click.echo("", err=True)
-        click.echo(report.text())
+        shown = report.as_dict()
+        if url is not None:
+            shown["service"] = {"url": url, "differences": differences}
+        click.echo(json.dumps(shown, indent=2))
+        return
+    if sys.stderr.isatty():
+        click.echo("", err=True)
+    click.echo(report.text())
+    if url is None:
+        return
+    for difference in differences or ():
+        click.echo(f"differs from {url}: {difference}")
+    if not differences:
+        click.echo(f"OK: {url} publishes the same checkpoint, balances and tallies as this log")
 
 
 @audit_command.command("witness")

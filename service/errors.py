@@ -7,7 +7,14 @@ from typing import Any
 from flask import Flask, current_app, request
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
-from domain.errors import BudgetError, Conflict, Forbidden, NotFound, RuleViolation
+from domain.errors import (
+    BudgetError,
+    Conflict,
+    DamagedHistory,
+    Forbidden,
+    NotFound,
+    RuleViolation,
+)
 from projections.tracking import ProjectionError
 from service.config import ConfigurationError
 from service.principal import Unauthorized
@@ -20,6 +27,8 @@ STATUS_OF: list[tuple[type[BudgetError], int, str]] = [
     (NotFound, 404, "Not Found"),
     (Conflict, 409, "Conflict"),
     (RuleViolation, 422, "Unprocessable Entity"),
+    # Not the caller's doing: the stored history was changed behind the service's back.
+    (DamagedHistory, 503, "Service Unavailable"),
 ]
 
 

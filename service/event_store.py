@@ -34,12 +34,20 @@ the order given, all in the one transaction.
 (`sqlite3.Cursor` with `?` or `:name` parameters on SQLite; a `psycopg.Cursor` returning dict rows,
 with `%s` or `%(name)s` parameters, on PostgreSQL, in pipeline mode: fetching a result syncs);
 `backend` is "sqlite" or "postgresql"; `table(name)` quotes and qualifies a table name with the
-PostgreSQL schema the events live in (tests run each in a schema of their own). Never commit or roll
-back on the cursor.
+PostgreSQL schema the events live in (tests run each in a schema of their own); `events_table` and
+`notification_id_column` name where the events themselves are (columns `originator_id`,
+`originator_version`, `topic`, `state`), for a writer that reads events stored before it existed.
+Never commit or roll back on the cursor.
+
+`recorder.write_transaction()` (both recorders here) opens such a transaction without storing
+events, holding what serialises the writers of events (SQLite's write lock, PostgreSQL's lock of
+the event table), for work that must not interleave with them (e.g. writing the leaves of events
+stored before the log existed).
 """
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 from urllib.parse import unquote, urlsplit
@@ -72,6 +80,11 @@ class Transaction:
     cursor: Any
     backend: Backend
     schema: str | None = None
+    events_table: str = "stored_events"
+
+    @property
+    def notification_id_column(self) -> str:
+        return "rowid" if self.backend == "sqlite" else "notification_id"
 
     def table(self, name: str) -> str:
         """`name` quoted, and qualified with the event store's schema on PostgreSQL."""
@@ -130,7 +143,30 @@ class SQLiteEventRecorder(_WritesInTransaction, SQLiteApplicationRecorder):
         self.write_lock = write_lock
 
     def _transaction(self, cursor: Any) -> Transaction:
-        return Transaction(cursor, "sqlite")
+        return Transaction(cursor, "sqlite", events_table=self.events_table_name)
+
+    @contextmanager
+    def write_transaction(self) -> Iterator[Transaction]:
+        """A transaction that holds the write lock from its start, as an insert of events does."""
+        with self._write_lock_held(), self.datastore.get_connection(commit=True) as conn:
+            cursor = conn.cursor()
+            # IMMEDIATE: the database's own write lock now, so that reads and writes that follow
+            # see one state (a deferred transaction could fail to upgrade after reading).
+            cursor.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._transaction(cursor.sqlite_cursor)
+            except BaseException:
+                conn.rollback()
+                raise
+            conn.commit()
+
+    @contextmanager
+    def _write_lock_held(self) -> Iterator[None]:
+        if self.write_lock is None:
+            yield
+            return
+        with self.write_lock.held():
+            yield
 
     def insert_events(self, stored_events: Sequence[StoredEvent], **kwargs: Any) -> Sequence[int] | None:
         if self.write_lock is None:
@@ -164,7 +200,14 @@ class PostgresEventRecorder(_WritesInTransaction, PostgresApplicationRecorder):
         self.writers = tuple(writers)
 
     def _transaction(self, cursor: Any) -> Transaction:
-        return Transaction(cursor, "postgresql", self.datastore.schema)
+        return Transaction(cursor, "postgresql", self.datastore.schema, self.events_table_name)
+
+    @contextmanager
+    def write_transaction(self) -> Iterator[Transaction]:
+        """A transaction that holds the event table's lock from its start, as an insert does."""
+        with self.datastore.transaction(commit=True) as curs:
+            self._lock_table(curs)
+            yield self._transaction(curs)
 
     @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
     def insert_events(self, stored_events: Sequence[StoredEvent], **kwargs: Any) -> Sequence[int] | None:

@@ -5,12 +5,19 @@ seam calls it with that transaction's cursor), so an event is never acknowledged
 and a rolled-back write leaves neither. Positions are dense (0, 1, 2, ...) and in notification-id
 order: writers are serialised by the store (SQLite's write lock, PostgreSQL's table lock on the
 events). Each complete subtree closed by a new leaf is stored too (about one per leaf), so roots and
-proofs at any size need O(log n) rows, fetched in one query per level kind.
+proofs at any size need O(log n) rows, fetched in one query.
+
+A store that holds events from before the log existed (an empty tree) gets their leaves first, in
+log order, with a checkpoint: by `backfill_leaves` (`buurtbudget init`, `buurtbudget audit
+backfill`), or else by the first write of events, in its transaction. Both run under the lock that
+serialises writers, so whichever comes first does it once. Events without leaves in a log that has
+leaves are never adopted: they were not written through the service, and the verifier says so.
 """
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
 
@@ -21,13 +28,13 @@ from sqlalchemy.schema import CreateTable
 from domain.canonical_event import canonical_event_bytes
 from domain.merkle_log import (
     NodeId,
-    SubtreeHash,
     ProofError,
+    SubtreeHash,
     consistency_proof,
+    frontier_of,
     inclusion_proof,
     leaf_hash,
     node_hash,
-    frontier_of,
     nodes_completed_by,
     nodes_needed_for,
     root,
@@ -108,6 +115,8 @@ class MerkleLeafWriter:
     events that call for a checkpoint get one in the same transaction.
     """
 
+    backfill_page = 1000  # events read at a time when writing the leaves of an older log
+
     def __init__(self, checkpoints: CheckpointMaker | None = None) -> None:
         self.checkpoints = checkpoints
         self._frontier: tuple[int, dict[NodeId, bytes]] = (-1, {})
@@ -124,35 +133,69 @@ class MerkleLeafWriter:
     ) -> None:
         if not stored_events:
             return
+        self._append(transaction, [
+            (notification_id, stored.topic, stored.originator_id, stored.originator_version,
+             stored.state)
+            for stored, notification_id in zip(stored_events, notification_ids, strict=True)
+        ])
+
+    def backfill(self, transaction: Any) -> int:
+        """Leaves for the events of a store that has none yet; how many were written.
+
+        Run in a transaction that no writer of events interleaves (`write_transaction()` of the
+        event store's recorder); nothing to do, and 0, once the tree has leaves.
+        """
+        return self._append(transaction, [])
+
+    def _append(self, transaction: Any, new_events: list[tuple[int, str, Any, int, bytes]]) -> int:
+        """Append leaves for `new_events` (notification id, topic, originator, version, state),
+        after those of older events if the tree is still empty; returns how many older ones."""
         sql = _statements(transaction)
         cursor = transaction.cursor
         cursor.execute(sql.max_position)
         last = _first_column(cursor.fetchone())
         position = 0 if last is None else last + 1
         written = self._frontier_at(cursor, sql, position)
-
-        def subtree(level: int, index: int) -> bytes:
-            return written[(level, index)]
-
-        for stored, notification_id in zip(stored_events, notification_ids, strict=True):
-            leaf = stored_event_leaf(
-                stored.topic, stored.originator_id, stored.originator_version, stored.state
+        reasons = []
+        older = 0
+        if position == 0:
+            before = new_events[0][0] if new_events else None
+            for page in _event_pages(cursor, sql, before, self.backfill_page):
+                position = self._insert(cursor, sql, written, position, page)
+                older += len(page)
+                # Only the right edge is needed to go on: memory stays flat however old the log.
+                written = {node: written[node] for node in frontier_of(position)}
+            if older:
+                reasons.append(f"leaves written for {older} events stored before the log")
+        position = self._insert(cursor, sql, written, position, new_events)
+        if self.checkpoints is not None and new_events:
+            reasons += self.checkpoints.reasons([event[1] for event in new_events])
+        if self.checkpoints is not None and reasons:
+            row = self.checkpoints.checkpoint(
+                position, root(position, lambda level, index: written[(level, index)]),
+                ", ".join(reasons),
             )
+            cursor.execute(sql.insert_checkpoint, tuple(row[c] for c in CHECKPOINT_COLUMNS))
+        self._frontier = (position, {node: written[node] for node in frontier_of(position)})
+        return older
+
+    @staticmethod
+    def _insert(
+        cursor: Any, sql: _Statements, written: dict[NodeId, bytes], position: int,
+        events: Iterable[tuple[int, str, Any, int, bytes]],
+    ) -> int:
+        """Insert the leaves of `events` from `position` on, with the subtrees they close."""
+        for notification_id, topic, originator_id, originator_version, state in events:
+            leaf = stored_event_leaf(topic, originator_id, originator_version, state)
             cursor.execute(sql.insert_leaf, (position, notification_id, leaf))
             written[(0, position)] = leaf
             for level, index in nodes_completed_by(position):
-                hashed = node_hash(subtree(level - 1, 2 * index), subtree(level - 1, 2 * index + 1))
+                hashed = node_hash(written[(level - 1, 2 * index)],
+                                   written[(level - 1, 2 * index + 1)])
                 written[(level, index)] = hashed
                 cursor.execute(sql.insert_node, (level, index, hashed))
             position += 1
-        if self.checkpoints is not None:
-            reasons = self.checkpoints.reasons([e.topic for e in stored_events])
-            if reasons:
-                row = self.checkpoints.checkpoint(
-                    position, root(position, subtree), ", ".join(reasons)
-                )
-                cursor.execute(sql.insert_checkpoint, tuple(row[c] for c in CHECKPOINT_COLUMNS))
-        self._frontier = (position, {node: written[node] for node in frontier_of(position)})
+        return position
 
     def _frontier_at(self, cursor: Any, sql: _Statements, size: int) -> dict[NodeId, bytes]:
         """The complete subtrees on the right edge of the tree of `size` leaves.
@@ -187,14 +230,15 @@ class _Statements:
     leaves_table: str
     nodes_table: str
     insert_checkpoint: str
+    select_events_page: str
 
     def select_subtrees(self, wanted: Iterable[NodeId]) -> str:
         return subtrees_query(self.leaves_table, self.nodes_table, wanted)
 
 
 @functools.lru_cache(maxsize=64)
-def _statements_for(backend: str, leaves_table: str, nodes_table: str, checkpoints_table: str
-                    ) -> _Statements:
+def _statements_for(backend: str, leaves_table: str, nodes_table: str, checkpoints_table: str,
+                    events_table: str, notification_id: str) -> _Statements:
     mark = "?" if backend == "sqlite" else "%s"
     return _Statements(
         max_position=f"SELECT MAX(position) AS p FROM {leaves_table}",
@@ -211,14 +255,39 @@ def _statements_for(backend: str, leaves_table: str, nodes_table: str, checkpoin
             f"INSERT INTO {checkpoints_table} ({', '.join(CHECKPOINT_COLUMNS)}) "
             f"VALUES ({', '.join([mark] * len(CHECKPOINT_COLUMNS))})"
         ),
+        select_events_page=(
+            f"SELECT {notification_id}, topic, originator_id, originator_version, state "
+            f"FROM {events_table} WHERE {notification_id} > {mark} AND {notification_id} < {mark} "
+            f"ORDER BY {notification_id} LIMIT {mark}"
+        ),
     )
 
 
 def _statements(transaction: Any) -> _Statements:
     return _statements_for(
         transaction.backend, transaction.table("audit_leaves"), transaction.table("audit_nodes"),
-        transaction.table("audit_checkpoints"),
+        transaction.table("audit_checkpoints"), transaction.table(transaction.events_table),
+        transaction.notification_id_column,
     )
+
+
+NO_LATER_THAN = 2**63 - 1
+
+
+def _event_pages(
+    cursor: Any, sql: _Statements, before: int | None, size: int
+) -> Iterator[list[tuple[int, str, Any, int, bytes]]]:
+    """The stored events with notification ids below `before` (all: None), `size` at a time."""
+    after, stop = 0, NO_LATER_THAN if before is None else before
+    while True:
+        cursor.execute(sql.select_events_page, (after, stop, size))
+        page = [(int(r[0]), r[1], r[2], int(r[3]), bytes(r[4]))
+                for r in map(_row_values, cursor.fetchall())]
+        if page:
+            yield page
+        if len(page) < size:
+            return
+        after = page[-1][0]
 
 
 def _row_values(row: Any) -> Sequence[Any]:
@@ -270,15 +339,62 @@ def fetch_subtrees(conn: sa.Connection, wanted: Iterable[NodeId]) -> dict[NodeId
 
 def computed_from_store(conn: sa.Connection, compute: Callable[[SubtreeHash], T]) -> T:
     """Run a tree computation over the stored subtrees it needs, fetched in one query."""
-    stored = fetch_subtrees(conn, nodes_needed_for(compute))
+    return compute(StoredSubtrees(fetch_subtrees(conn, nodes_needed_for(compute))).subtree)
 
-    def subtree(level: int, index: int) -> bytes:
+
+@dataclass(frozen=True)
+class StoredSubtrees:
+    """Complete subtrees read from the store, and what else the same query read."""
+
+    hashes: dict[NodeId, bytes]
+    tree_size: int = 0
+    leaf_notification_id: int | None = None
+
+    def subtree(self, level: int, index: int) -> bytes:
         try:
-            return stored[(level, index)]
+            return self.hashes[(level, index)]
         except KeyError:
             raise ProofError(f"the log has no subtree ({level}, {index})") from None
 
-    return compute(subtree)
+
+def read_subtrees(
+    conn: sa.Connection, wanted: Iterable[NodeId], *, leaf_position: int | None = None
+) -> StoredSubtrees:
+    """In one statement (one round trip): the tree's size now, these subtrees, and the
+    notification id of the leaf at `leaf_position`.
+
+    One statement reads one snapshot, so the size and the subtrees agree even as writers append.
+    """
+    no_hash = "CAST(NULL AS bytea)" if conn.dialect.name == "postgresql" else "NULL"
+    parts = [f"SELECT -1, MAX(position), {no_hash} FROM {leaves.name}"]
+    if leaf_position is not None:
+        parts.append(f"SELECT -2, notification_id, {no_hash} FROM {leaves.name} "
+                     f"WHERE position = {int(leaf_position)}")
+    wanted = list(wanted)
+    if wanted:
+        parts.append(subtrees_query(leaves.name, nodes.name, wanted))
+    size, notification_id, hashes = 0, None, {}
+    for level, index, hashed in conn.exec_driver_sql(" UNION ALL ".join(parts)):
+        if level == -1:
+            size = 0 if index is None else int(index) + 1
+        elif level == -2:
+            notification_id = int(index)
+        else:
+            hashes[(int(level), int(index))] = bytes(hashed)
+    return StoredSubtrees(hashes, size, notification_id)
+
+
+@contextmanager
+def single_statement_reads(engine: sa.Engine) -> Iterator[sa.Connection]:
+    """A connection for reads of one statement each, such as proofs.
+
+    On PostgreSQL it runs in autocommit, where a transaction would cost a BEGIN and a ROLLBACK
+    round trip for every read; on SQLite (in process) the usual deferred transaction costs nothing.
+    """
+    with engine.connect() as conn:
+        if engine.dialect.name == "postgresql":
+            conn.execution_options(isolation_level="AUTOCOMMIT")
+        yield conn
 
 
 def stored_root(conn: sa.Connection, size: int) -> bytes:
@@ -302,3 +418,10 @@ def leaf_at_notification(conn: sa.Connection, notification_id: int) -> tuple[int
     ).first()
     return None if row is None else (row.position, bytes(row.leaf_hash))
 
+
+
+def backfill_leaves(recorder: Any, writer: MerkleLeafWriter) -> int:
+    """Write the leaves of a store whose events predate the log; how many (0: none missing)."""
+    with recorder.write_transaction() as transaction:
+        writer.create_tables(transaction)  # a store from before the log may not have them yet
+        return writer.backfill(transaction)

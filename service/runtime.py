@@ -20,7 +20,7 @@ from service.checkpoints import signer_of
 from service.config import secret_key_of, storage_of
 from service.console_sessions import token_metadata  # the tokens and their console sessions
 from service.event_store import EventStore, TransactionWriter
-from service.merkle_store import MerkleLeafWriter
+from service.merkle_store import MerkleLeafWriter, backfill_leaves
 from service.personal_data_keys import KeyShredder, PersonalDataKeys, key_metadata
 
 
@@ -37,10 +37,10 @@ class Runtime:
         self.checkpoint_signer = signer_of(settings, create=create_tables)
         # Every stored event is a leaf of the tamper-evident log, written in its transaction.
         # An erasure's keys are deleted in the transaction of its event.
-        in_transaction = (
-            [MerkleLeafWriter(self.checkpoint_signer), KeyShredder()]
-            if storage.kind != "memory" else []
+        self.leaf_writer = (
+            MerkleLeafWriter(self.checkpoint_signer) if storage.kind != "memory" else None
         )
+        in_transaction = [self.leaf_writer, KeyShredder()] if self.leaf_writer is not None else []
         self.event_store = EventStore(storage, writers=[*in_transaction, *transaction_writers])
         secret_key = secret_key_of(settings, create=create_tables)
         self.engine = storage.create_engine()
@@ -56,6 +56,12 @@ class Runtime:
             self.projector.create_tables()
             token_metadata.create_all(self.engine, checkfirst=True)
             key_metadata.create_all(self.engine, checkfirst=True)
+
+    def backfill_audit_log(self) -> int:
+        """Leaves for events stored before the log existed (0 when every event has one)."""
+        if self.leaf_writer is None:
+            return 0
+        return backfill_leaves(self.application.recorder, self.leaf_writer)
 
     @contextmanager
     def reading(self) -> Iterator[sa.Connection]:

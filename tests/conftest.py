@@ -6,6 +6,7 @@ server they skip with the reason, except under CI=true, where they fail: CI must
 from __future__ import annotations
 
 import os
+import sqlite3
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -48,6 +49,34 @@ def fresh_schema() -> Iterator[str]:
     finally:
         with psycopg.connect(POSTGRES_URL, autocommit=True) as conn:
             conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
+
+
+@contextmanager
+def copy_of_database(settings: dict[str, Any], directory: Path) -> Iterator[dict[str, Any]]:
+    """Settings for a copy of the database of `settings`, as whoever took a backup would hold it.
+
+    SQLite: the file, through SQLite's backup. PostgreSQL: every table of the schema, with its
+    rows, in a new schema (dropped afterwards). The keys stay the ones of `settings`.
+    """
+    if not settings.get("DATABASE_SCHEMA"):
+        copy = directory / "copy.db"
+        with sqlite3.connect(settings["DATABASE_URL"].removeprefix("sqlite:///")) as source, \
+                sqlite3.connect(copy) as target:
+            source.backup(target)
+        yield {**settings, "DATABASE_URL": f"sqlite:///{copy}"}
+        return
+    original = settings["DATABASE_SCHEMA"]
+    with fresh_schema() as schema:
+        with psycopg.connect(POSTGRES_URL, autocommit=True) as conn:
+            tables = [row[0] for row in conn.execute(
+                "SELECT table_name FROM information_schema.tables WHERE table_schema = %s "
+                "AND table_type = 'BASE TABLE'", (original,))]
+            for table in tables:
+                conn.execute(f'CREATE TABLE "{schema}"."{table}" '
+                             f'(LIKE "{original}"."{table}" INCLUDING ALL)')
+                conn.execute(
+                    f'INSERT INTO "{schema}"."{table}" SELECT * FROM "{original}"."{table}"')
+        yield {**settings, "DATABASE_SCHEMA": schema}
 
 
 @pytest.fixture

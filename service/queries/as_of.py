@@ -9,7 +9,7 @@ from uuid import UUID
 
 from domain.errors import NotFound
 from projections import rounds
-from service.audit_verify import round_balances
+from service.audit_verify import round_balances, round_decision
 from service.merkle_store import leaves
 from service.principal import Principal
 from service.queries import visibility
@@ -134,7 +134,7 @@ def round_results_as_of(
     """The decision as it stood at `moment`: the confirmed (else latest) tally then, and the
     proposals then on the ballot, each replayed. Vote counts stay with the read models."""
     _version, budget_round = _round_at(rt, round_id, moment)
-    tally_id = budget_round.confirmed_tally_id or next(reversed(budget_round.tallies), None)
+    tally_id = round_decision(budget_round)["tally_id"]
     result = budget_round.tallies.get(tally_id) if tally_id else None
     winners = {w["proposal_id"] for w in result["winners"]} if result else set()
     ballot = []

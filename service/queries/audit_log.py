@@ -11,15 +11,16 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from domain import merkle_log
 from domain.errors import NotFound, RuleViolation
+from domain.merkle_log import SubtreeHash
 from service import checkpoints as checkpoints_store
 from service.audit_export import export_lines
 from service.checkpoints import published_checkpoint, published_key
-from domain import merkle_log
 from service.merkle_store import (
-    computed_from_store,
     leaf_at_notification,
-    leaves,
+    read_subtrees,
+    single_statement_reads,
     stored_root,
     tree_size,
     verifications,
@@ -65,48 +66,45 @@ def checkpoints(
     }
 
 
-def _size_within(conn: Any, requested: int | None) -> int:
-    """The tree size asked (default: the whole log); a tree the log has not grown to is not found."""
-    current = tree_size(conn)
-    if requested is None:
-        return current
-    if requested > current:
-        raise NotFound(f"the log has {current} entries: there is no tree of {requested}")
-    return requested
-
-
-def _entry(conn: Any, position: int | None, notification_id: int | None) -> tuple[int, int, bytes]:
-    """(position, notification id, leaf hash) of the entry that has every identifier given."""
-    if notification_id is not None:
-        found = leaf_at_notification(conn, notification_id)
-        if found is None or (position is not None and found[0] != position):
-            raise NotFound(f"no log entry with notification id {notification_id}"
-                           + (f" at position {position}" if position is not None else ""))
-        return found[0], notification_id, found[1]
-    row = conn.execute(leaves.select().where(leaves.c.position == position)).first()
-    if row is None:
-        raise NotFound(f"no log entry at position {position}")
-    return position, row.notification_id, bytes(row.leaf_hash)
-
-
 def inclusion_proof(
     rt: Runtime, principal: Principal, *, position: int | None, notification_id: int | None, size: int | None
 ) -> dict[str, Any]:
     """The audit path of one entry (by log position, notification id or both) in a tree of `size`.
 
     Each identifier narrows which entry is meant: given both, they must name the same entry.
+    Asked by position and size, it is one statement: the proof's subtrees, the root's, the leaf,
+    its notification id and the tree's size (to refuse a size the log does not have yet).
     """
-    with rt.engine.connect() as conn:
-        position, notification_id, leaf = _entry(conn, position, notification_id)
-        size = _size_within(conn, size)
-        if position >= size:
-            raise NotFound(f"entry {position} is not in the tree of {size} entries")
-        proof, root_hash = computed_from_store(conn, lambda subtree: (
-            merkle_log.inclusion_proof(position, size, subtree), merkle_log.root(size, subtree)
-        ))
+    with single_statement_reads(rt.engine) as conn:
+        if notification_id is not None:
+            found = leaf_at_notification(conn, notification_id)
+            if found is None or (position is not None and found[0] != position):
+                raise NotFound(f"no log entry with notification id {notification_id}"
+                               + (f" at position {position}" if position is not None else ""))
+            position = found[0]
+        if position is None:
+            raise RuleViolation("give a position or a notification id", field="position")
+        if size is None:
+            size = tree_size(conn)
+
+        def compute(subtree: SubtreeHash) -> tuple[list[bytes], bytes]:
+            return (merkle_log.inclusion_proof(position, size, subtree),
+                    merkle_log.root(size, subtree))
+
+        wanted = {(0, position)}
+        if position < size:
+            wanted |= merkle_log.nodes_needed_for(compute)
+        stored = read_subtrees(conn, wanted, leaf_position=position)
+    if stored.leaf_notification_id is None:
+        raise NotFound(f"no log entry at position {position}")
+    _within(stored.tree_size, size)
+    if position >= size:
+        raise NotFound(f"entry {position} is not in the tree of {size} entries")
+    proof, root_hash = compute(stored.subtree)
     return {
-        "position": position, "notification_id": notification_id, "tree_size": size,
-        "leaf_hash": leaf.hex(), "root_hash": root_hash.hex(), "proof": [h.hex() for h in proof],
+        "position": position, "notification_id": stored.leaf_notification_id, "tree_size": size,
+        "leaf_hash": stored.subtree(0, position).hex(), "root_hash": root_hash.hex(),
+        "proof": [h.hex() for h in proof],
     }
 
 
@@ -114,19 +112,31 @@ def consistency_proof(
     rt: Runtime, principal: Principal, *, first: int, second: int | None
 ) -> dict[str, Any]:
     """The proof that the tree of `second` entries extends the tree of `first` entries."""
-    with rt.engine.connect() as conn:
-        second = _size_within(conn, second)
+    with single_statement_reads(rt.engine) as conn:
+        if second is None:
+            second = tree_size(conn)
         if first > second:
-            _size_within(conn, first)  # a tree the log does not have yet: not found
+            _within(tree_size(conn), first)  # a tree the log has not grown to is not found
             raise RuleViolation(f"first ({first}) is larger than second ({second})", field="first")
-        proof, first_root, second_root = computed_from_store(conn, lambda subtree: (
-            merkle_log.consistency_proof(first, second, subtree) if first else [],
-            merkle_log.root(first, subtree), merkle_log.root(second, subtree),
-        ))
+        target = second
+
+        def compute(subtree: SubtreeHash) -> tuple[list[bytes], bytes, bytes]:
+            return (merkle_log.consistency_proof(first, target, subtree) if first else [],
+                    merkle_log.root(first, subtree), merkle_log.root(target, subtree))
+
+        stored = read_subtrees(conn, merkle_log.nodes_needed_for(compute))
+    _within(stored.tree_size, second)
+    proof, first_root, second_root = compute(stored.subtree)
     return {
         "first": first, "second": second, "first_root": first_root.hex(),
         "second_root": second_root.hex(), "proof": [h.hex() for h in proof],
     }
+
+
+def _within(current: int, requested: int) -> None:
+    """A tree the log has not grown to is not found."""
+    if requested > current:
+        raise NotFound(f"the log has {current} entries: there is no tree of {requested}")
 
 
 def export(rt: Runtime, principal: Principal) -> Iterator[bytes]:

@@ -1,5 +1,6 @@
 """The auditor's path through a real gunicorn: a round from deposit to close, the export, tampered
-copies of it, and a witness that catches a history rewritten with the log's own key.
+copies of it, a witness that catches a history rewritten with the log's own key, and `verify
+--against` naming the tally of a service whose ballot was deleted and tally rewritten to match.
 """
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from tests.e2e.conftest import REPO_ROOT, cli_command
 from tests.e2e.test_round_through_http import Api, proposal_body
 from tests.integration.test_tamper_matrix import (
     StoredEvents,
+    delete_a_ballot_rewrite_the_tally_and_rehash,
     rehash_leaves_and_nodes,
     triple_a_deposit,
 )
@@ -127,3 +129,21 @@ def auditor_checks(api: Api, server, settings, tmp_path: Path) -> None:
     assert refused.returncode == 1 and "history was rewritten" in refused.stdout, refused.stdout
     live = buurtbudget(server, "audit", "verify", "--database", "--public-key", str(key))
     assert live.returncode == 1 and "edited" in live.stdout
+
+    # Then a voter's ballot disappears and the tally is rewritten to match the others, the read
+    # models rebuilt from the changed log: the service's tallies now disagree with the export's.
+    intruder = Runtime(settings)
+    try:
+        delete_a_ballot_rewrite_the_tally_and_rehash(StoredEvents(intruder))
+    finally:
+        intruder.close()
+    assert buurtbudget(server, "audit", "checkpoint").returncode == 0
+    assert buurtbudget(server, "projections", "rebuild").returncode == 0
+    recounted = buurtbudget(server, *against)
+    assert recounted.returncode == 1, recounted.stdout
+    tallies = [line for line in recounted.stdout.splitlines() if line.startswith(
+        f"differs from {server.base_url}: tally ")]
+    assert any("the service publishes ballot_digest" in t and "ballots_counted 2" in t
+               and "the export's ballots recount to" in t and "ballots_counted 3" in t
+               for t in tallies), recounted.stdout
+    assert any("the service's recount of its ballots gives" in t for t in tallies), tallies
