@@ -276,11 +276,12 @@ def handles(*event_classes: type) -> Callable[[Handler], Handler]:
     return mark
 
 
-def schema_fingerprint(tables: Iterable[sa.Table]) -> str:
-    """A hash of the tables' shapes: columns, types, nullability, keys, constraints, indexes.
+def schema_fingerprint(tables: Iterable[sa.Table], version: int = 1) -> str:
+    """A hash of the tables' shapes (columns, types, nullability, keys, constraints, indexes).
 
     Built from the declarations alone (never from a database), so every process and both
-    backends compute the same value for the same code.
+    backends compute the same value for the same code. `version` is a read model's own
+    (`ReadModel.version`): it changes the fingerprint when the rows change but the shapes do not.
     """
 
     def shape(table: sa.Table) -> dict[str, Any]:
@@ -306,7 +307,7 @@ def schema_fingerprint(tables: Iterable[sa.Table]) -> str:
         }
 
     described = sorted((shape(table) for table in tables), key=itemgetter("name"))
-    return hashlib.sha256(json.dumps(described, sort_keys=True).encode()).hexdigest()
+    return hashlib.sha256(json.dumps([version, described], sort_keys=True).encode()).hexdigest()
 
 
 class ReadModel:
@@ -314,9 +315,15 @@ class ReadModel:
 
     name: str
     tables: Sequence[sa.Table]
+    # Raised when what the handlers write changes while the tables keep their shapes: the read
+    # model is then rebuilt at the next start, as when its tables change.
+    version: int = 1
     # Tables earlier releases kept for this read model, from before their names were recorded
     # in `projection_schemas`: dropped when the read model is rebuilt for a new shape.
     former_tables: Sequence[str] = ()
+
+    def fingerprint(self) -> str:
+        return schema_fingerprint(self.tables, self.version)
 
     def handlers(self) -> dict[type, Handler]:
         found: dict[type, Handler] = {}
@@ -709,7 +716,7 @@ class Projector:
         fresh, outdated = [], []
         for model in self.models:
             declared = {table.name for table in model.tables}
-            unchanged = recorded.get(model.name) == schema_fingerprint(model.tables)
+            unchanged = recorded.get(model.name) == model.fingerprint()
             if unchanged and declared <= existing:
                 continue
             if positions.get(model.name, 0) == 0 and not declared & existing:
@@ -745,6 +752,6 @@ class Projector:
     def _record_schema(conn: sa.Connection, model: ReadModel) -> None:
         conn.execute(sa.delete(schemas).where(schemas.c.name == model.name))
         conn.execute(sa.insert(schemas).values(
-            name=model.name, fingerprint=schema_fingerprint(model.tables),
+            name=model.name, fingerprint=model.fingerprint(),
             tables=sorted(table.name for table in model.tables),
         ))

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 import sqlalchemy as sa
 
 from projections.ballots import turnout, vote_counts
-from projections.places import municipalities
+from projections.places import PlacesProjection, municipalities
 from projections.tracking import schemas
 from service.runtime import Runtime
 from tests.integration.conftest import drive_round, race
@@ -150,3 +151,16 @@ def test_workers_starting_together_rebuild_once(settings: dict[str, Any]) -> Non
     finally:
         for runtime in started:
             runtime.close()
+
+
+def test_a_read_model_whose_version_was_raised_is_rebuilt_at_start(
+    settings: dict[str, Any], monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    a_decided_round(settings)
+    monkeypatch.setattr(PlacesProjection, "version", PlacesProjection.version + 1)
+    restarted = Runtime(settings)
+    try:
+        assert restarted.rebuilt_read_models == ["places"]
+        assert not marked(restarted)  # the row was written again from the log
+    finally:
+        restarted.close()
