@@ -73,6 +73,7 @@ FIRST_CAST_VERSION = 2
 class BallotsProjection(ReadModel):
     name = "ballots"
     tables = (ballots, ballot_boxes, vote_counts_table, electorates)
+    former_tables = ("rm_ballot_choices", "rm_closed_ballot_boxes")
 
     def prepare(self, batch: Batch, events: Sequence[tuple[int, Any]]) -> None:
         casts = [event for _position, event in events if isinstance(event, Ballot.Cast)]

@@ -13,6 +13,7 @@ operator retries it or rebuilds it.
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import uuid
@@ -51,6 +52,17 @@ failures = sa.Table(
     sa.Column("error", sa.Text, nullable=False),
     sa.Column("incident", sa.Text, nullable=False),
     sa.Column("failed_at", sa.Text, nullable=False),
+)
+
+# Per read model: the fingerprint of the table shapes its rows were written for, and the names of
+# those tables. A read model whose code declares other shapes is rebuilt when the service starts
+# (`Projector.rebuild_outdated`); the names tell which tables it no longer uses may be dropped.
+schemas = sa.Table(
+    "projection_schemas",
+    metadata,
+    sa.Column("name", sa.Text, primary_key=True),
+    sa.Column("fingerprint", sa.Text, nullable=False),
+    sa.Column("tables", sa.JSON, nullable=False),
 )
 
 BATCH_SIZE = 1000
@@ -264,11 +276,54 @@ def handles(*event_classes: type) -> Callable[[Handler], Handler]:
     return mark
 
 
+def schema_fingerprint(tables: Iterable[sa.Table], version: int = 1) -> str:
+    """A hash of the tables' shapes (columns, types, nullability, keys, constraints, indexes).
+
+    Built from the declarations alone (never from a database), so every process and both
+    backends compute the same value for the same code. `version` is a read model's own
+    (`ReadModel.version`): it changes the fingerprint when the rows change but the shapes do not.
+    """
+
+    def shape(table: sa.Table) -> dict[str, Any]:
+        return {
+            "name": table.name,
+            "columns": [
+                [c.name, repr(c.type), c.nullable, c.primary_key,
+                 None if c.server_default is None else str(getattr(c.server_default, "arg", ""))]
+                for c in table.columns
+            ],
+            "foreign_keys": sorted(
+                [fk.parent.name, fk.target_fullname] for fk in table.foreign_keys
+            ),
+            "constraints": sorted(
+                [type(c).__name__, sorted(col.name for col in getattr(c, "columns", ())),
+                 str(getattr(c, "sqltext", ""))]
+                for c in table.constraints
+            ),
+            "indexes": sorted(
+                [sorted(col.name for col in index.columns), bool(index.unique)]
+                for index in table.indexes
+            ),
+        }
+
+    described = sorted((shape(table) for table in tables), key=itemgetter("name"))
+    return hashlib.sha256(json.dumps([version, described], sort_keys=True).encode()).hexdigest()
+
+
 class ReadModel:
     """A read model: its tables, one handler per event class, and a tracked position."""
 
     name: str
     tables: Sequence[sa.Table]
+    # Raised when what the handlers write changes while the tables keep their shapes: the read
+    # model is then rebuilt at the next start, as when its tables change.
+    version: int = 1
+    # Tables earlier releases kept for this read model, from before their names were recorded
+    # in `projection_schemas`: dropped when the read model is rebuilt for a new shape.
+    former_tables: Sequence[str] = ()
+
+    def fingerprint(self) -> str:
+        return schema_fingerprint(self.tables, self.version)
 
     def handlers(self) -> dict[type, Handler]:
         found: dict[type, Handler] = {}
@@ -612,11 +667,17 @@ class Projector:
         return self.catch_up()
 
     def rebuild(self, names: Iterable[str] | None = None) -> int:
-        """Drop the read models' tables, positions and failures, then replay the whole log."""
+        """Drop the read models' tables, positions and failures, then replay the whole log.
+
+        Tables a read model kept in an earlier release and no longer declares are dropped too.
+        """
         chosen = self._chosen(names)
         tables = [table for model in chosen for table in model.tables]
         self.create_tables()
         with self.engine.connect().execution_options(write=True) as conn, conn.begin():
+            quote = conn.dialect.identifier_preparer.quote
+            for name in self._abandoned_tables(conn, chosen):
+                conn.execute(sa.text(f"DROP TABLE IF EXISTS {quote(name)}"))
             for table in reversed(tables):
                 table.drop(conn, checkfirst=True)
             # Secondary indexes are built once after the rows are in: far cheaper than keeping
@@ -628,6 +689,7 @@ class Projector:
                     sa.update(tracking).where(tracking.c.name == model.name).values(position=0)
                 )
                 conn.execute(sa.delete(failures).where(failures.c.name == model.name))
+                self._record_schema(conn, model)
         try:
             return self.catch_up(batch_size=REBUILD_BATCH_SIZE)
         finally:
@@ -635,3 +697,61 @@ class Projector:
                 for table in tables:
                     for index in table.indexes:
                         index.create(conn, checkfirst=True)
+
+    # -- table shapes ------------------------------------------------------------------------------
+
+    def rebuild_outdated(self) -> list[str]:
+        """Rebuild the read models whose tables' shapes differ from those their rows were made for.
+
+        A read model whose recorded fingerprint differs from its code's (or that has none, or
+        whose tables are missing) is dropped and replayed from the log; one whose tables were
+        only now created, empty, just records its fingerprint. Returns the names rebuilt.
+        Callers hold a lock that keeps other processes from doing the same at the same time.
+        """
+        existing = set(sa.inspect(self.engine).get_table_names())
+        self.create_tables()
+        with self.engine.connect() as conn:
+            recorded = dict(conn.execute(sa.select(schemas.c.name, schemas.c.fingerprint)).all())
+            positions = dict(conn.execute(sa.select(tracking.c.name, tracking.c.position)).all())
+        fresh, outdated = [], []
+        for model in self.models:
+            declared = {table.name for table in model.tables}
+            unchanged = recorded.get(model.name) == model.fingerprint()
+            if unchanged and declared <= existing:
+                continue
+            if positions.get(model.name, 0) == 0 and not declared & existing:
+                fresh.append(model)
+            else:
+                outdated.append(model)
+        if fresh:
+            with self.engine.connect().execution_options(write=True) as conn, conn.begin():
+                for model in fresh:
+                    self._record_schema(conn, model)
+        if outdated:
+            names = [model.name for model in outdated]
+            log.warning("read models %s: tables changed shape; rebuilding them from the log",
+                        ", ".join(names))
+            self.rebuild(names)
+        return [model.name for model in outdated]
+
+    def _abandoned_tables(self, conn: sa.Connection, models: Sequence[ReadModel]) -> list[str]:
+        """Tables the models kept before (as recorded, or named in `former_tables`), now unused."""
+        recorded = dict(conn.execute(
+            sa.select(schemas.c.name, schemas.c.tables)
+            .where(schemas.c.name.in_([model.name for model in models]))
+        ).all())
+        declared = set(metadata.tables)
+        return sorted({
+            name
+            for model in models
+            for name in [*recorded.get(model.name, ()), *model.former_tables]
+            if name not in declared
+        })
+
+    @staticmethod
+    def _record_schema(conn: sa.Connection, model: ReadModel) -> None:
+        conn.execute(sa.delete(schemas).where(schemas.c.name == model.name))
+        conn.execute(sa.insert(schemas).values(
+            name=model.name, fingerprint=model.fingerprint(),
+            tables=sorted(table.name for table in model.tables),
+        ))

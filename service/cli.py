@@ -179,6 +179,10 @@ def demo(state: State, as_json: bool, url: str) -> None:
 @pass_state
 def serve(state: State, host: str, port: int, workers: int | None) -> None:
     """Run the service under gunicorn with service/gunicorn_conf.py (gevent workers, one per core)."""
+    # Tables are brought up to date here, once, before any worker starts: a long rebuild of a
+    # read model would otherwise run in a worker, against gunicorn's worker timeout.
+    state.runtime()
+    state.close()
     os.environ["BUURTBUDGET_DATABASE_URL"] = state.settings["DATABASE_URL"]
     os.execvp(sys.executable, [
         sys.executable, "-m", "gunicorn", "--config", "python:service.gunicorn_conf",

@@ -18,10 +18,10 @@ from projections.tracking import Failure, Projector, ReadModelStopped
 from service.application import BuurtbudgetApplication
 from service.checkpoints import signer_of
 from service.config import secret_key_of, storage_of
-from service.console_sessions import token_metadata  # the tokens and their console sessions
+from service.database_tables import bring_up_to_date
 from service.event_store import EventStore, TransactionWriter
 from service.merkle_store import MerkleLeafWriter, backfill_leaves
-from service.personal_data_keys import KeyShredder, PersonalDataKeys, key_metadata
+from service.personal_data_keys import KeyShredder, PersonalDataKeys
 
 
 class Runtime:
@@ -52,10 +52,11 @@ class Runtime:
             create_tables=create_tables,
         )
         self.projector: Projector = build_projector(self.engine, self.application)
-        if create_tables:
-            self.projector.create_tables()
-            token_metadata.create_all(self.engine, checkfirst=True)
-            key_metadata.create_all(self.engine, checkfirst=True)
+        # The one place every process passes at start: missing tables are created and read
+        # models whose table shapes changed are rebuilt, before anything reads them.
+        self.rebuilt_read_models = bring_up_to_date(
+            storage, self.event_store, self.engine, self.application.recorder, self.projector
+        )
 
     def backfill_audit_log(self) -> int:
         """Leaves for events stored before the log existed (0 when every event has one)."""
