@@ -21,6 +21,7 @@ from service.cli import cli
 from service.config import secret_key_of, storage_of
 from service.event_store import EventStore
 from service.merkle_store import leaves
+from service.personal_data_keys import PersonalDataKeys, key_metadata
 from service.runtime import Runtime
 from tests.conftest import cli_environment
 from tests.integration.conftest import OFFICIAL, DrivenRound, drive_round
@@ -28,14 +29,19 @@ from tests.integration.conftest import OFFICIAL, DrivenRound, drive_round
 
 def store_from_before_the_log(settings: dict[str, Any]) -> DrivenRound:
     """A round carried to execution by an event store that writes no leaves."""
-    store = EventStore(storage_of(settings))
-    app = BuurtbudgetApplication(event_store=store, secret_key=secret_key_of(settings, create=True),
-                                 create_tables=True)
+    storage = storage_of(settings)
+    store = EventStore(storage)
+    secret_key = secret_key_of(settings, create=True)
+    engine = storage.create_engine()
+    key_metadata.create_all(engine)
+    app = BuurtbudgetApplication(event_store=store, secret_key=secret_key, create_tables=True,
+                                 personal_data=PersonalDataKeys(engine, secret_key))
     try:
         driven = drive_round(app, "execution")
     finally:
         app.close()
         store.close()
+        engine.dispose()
     return driven
 
 
