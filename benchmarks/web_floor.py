@@ -9,13 +9,19 @@ request bodies as the service, in the same run (`--floors`):
   marshmallow, JSON) with `BuurtbudgetApplication.cast_ballot` answering a constant receipt;
   what the web stack costs before the event store is touched.
 
-Loaded by gunicorn as `web_floor:empty()` or `web_floor:without_command()` with
-`--pythonpath benchmarks`; never imported by the service.
+For the pages benchmark, `constant_page()`: the real Flask app with one more page,
+`/floor-page/<size>`, that many bytes of constant HTML with no query and no template; what a page
+costs through the web stack (routing, the language choice, the CSRF check, the session, the
+security headers, gunicorn) when the page itself costs nothing.
+
+Loaded by gunicorn as `web_floor:empty()`, `web_floor:without_command()` or
+`web_floor:constant_page()` with `--pythonpath benchmarks`; never imported by the service.
 """
 from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterable
+from functools import cache
 from typing import Any
 
 RECEIPT = {"ballot_version": 1, "receipt": "7KQ2-M4XD-9TPL-C3VW"}
@@ -44,3 +50,20 @@ def without_command() -> Any:
 
     BuurtbudgetApplication.cast_ballot = cast_ballot  # type: ignore[method-assign]
     return create_app()
+
+
+def constant_page() -> Any:
+    from service.app import create_app
+
+    app = create_app()
+
+    @cache
+    def html(size: int) -> str:
+        start = "<!doctype html><html lang=\"nl\"><title>Buurtbudget</title><p>"
+        return start + "x" * max(0, size - len(start))
+
+    @app.get("/floor-page/<int:size>")
+    def floor_page(size: int) -> str:
+        return html(size)
+
+    return app

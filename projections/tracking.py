@@ -474,6 +474,16 @@ class Projector:
         """`catch_up` to the log's head; then the read models that are stopped (`failures`)."""
         return self._catch_up(None, None)[1]
 
+    def caught_up_state(self) -> tuple[int, tuple[tuple[str, int], ...]]:
+        """`catch_up` to the log's head; then that head and each stopped read model's position.
+
+        Two reads that find the same state read the same rows: read models only change when
+        they apply events up to a new head, or when one stops or starts again.
+        """
+        head = self.log_position()
+        stopped = self._catch_up(head, None)[1]
+        return head, tuple(sorted((name, failure.position) for name, failure in stopped.items()))
+
     def _standing(self) -> tuple[dict[str, int], dict[str, Failure]]:
         """`positions` and `failures` in one visit to the database (before every read)."""
         with self.engine.connect() as conn:

@@ -10,6 +10,7 @@ from domain.personal_data import ERASED
 from service.auth import caller
 from service.extension import runtime
 from service.pages import wording
+from service.pages.page_cache import cached_page
 from service.queries import payouts, places, proposals, rounds
 from service.queries.visibility import ON_THE_BALLOT
 
@@ -28,6 +29,7 @@ def round_crumbs(budget_round: dict[str, Any]) -> list[tuple[str, str | None]]:
 
 
 @blp.get("/")
+@cached_page
 def home():
     """Municipalities, their neighbourhoods and each neighbourhood's rounds with phase and dates."""
     municipalities = places.places_with_rounds(runtime(), caller())
@@ -35,6 +37,7 @@ def home():
 
 
 @blp.get("/rounds/<id:round_id>")
+@cached_page
 def round_page(round_id: str):
     """Budget, phase, schedule and rules of a round, its proposals, and those not admitted."""
     budget_round = rounds.get_round(runtime(), caller(), round_id)
@@ -50,6 +53,7 @@ def round_page(round_id: str):
 
 
 @blp.get("/proposals/<id:proposal_id>")
+@cached_page
 def proposal_page(proposal_id: str):
     """A proposal, its costs and review, its votes once public, and its money trail."""
     proposal = proposals.get_proposal(runtime(), caller(), proposal_id)

@@ -10,6 +10,7 @@ from service.auth import caller
 from service.extension import runtime
 from service.pages import wording
 from service.pages.browse import round_crumbs
+from service.pages.page_cache import cached_page
 from service.queries import places, proposals, rounds
 
 blp = Blueprint("money", __name__)
@@ -30,6 +31,7 @@ def balance_bars(totals: dict[str, int]) -> list[dict[str, Any]]:
 
 
 @blp.get("/rounds/<id:round_id>/money")
+@cached_page
 def round_money(round_id: str):
     """Budget, reserved, paid and returned of one round, and each funded proposal's share."""
     budget_round = rounds.get_round(runtime(), caller(), round_id)
@@ -44,6 +46,7 @@ def round_money(round_id: str):
 
 
 @blp.get("/money")
+@cached_page
 def municipalities():
     """Every municipality, to choose where to follow the money."""
     return render_template(
@@ -53,6 +56,7 @@ def municipalities():
 
 
 @blp.get("/municipalities/<id:municipality_id>/money")
+@cached_page
 def municipality_page(municipality_id: str):
     """All rounds of a municipality's neighbourhoods: what was budgeted, reserved, paid, returned."""
     municipality = places.get_municipality(runtime(), caller(), municipality_id)

@@ -8,6 +8,7 @@ from service.auth import caller
 from service.extension import runtime
 from service.pages import wording
 from service.pages.browse import round_crumbs
+from service.pages.page_cache import cached_page
 from service.queries import results, rounds
 
 blp = Blueprint("results", __name__)
@@ -25,6 +26,7 @@ def render_results(round_id: str, recount: dict | None = None):
 
 
 @blp.get("/rounds/<id:round_id>/results")
+@cached_page
 def results_page(round_id: str):
     return render_results(round_id)
 
