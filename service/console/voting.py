@@ -104,6 +104,14 @@ def show_voting(round_id: str, form: CodesForm | None = None, *,
     ), status
 
 
+@blp.url_value_preprocessor
+def allow_a_register(endpoint: str | None, _values: Any) -> None:
+    """A register may run to the API's upload limit, not the body limit of other forms. Set
+    here because URL preprocessors run before the CSRF check, which reads the form first."""
+    if endpoint == "console_voting.upload_register":
+        request.max_content_length = MAX_REGISTER_BYTES
+
+
 @blp.get("/rounds/<id:round_id>/voting")
 @signed_in("official")
 def voting_page(round_id: str):
@@ -135,7 +143,6 @@ def set_eligibility(round_id: str):
 @signed_in("official")
 def upload_register(round_id: str):
     """Check every line of the register; if all are valid, answer the letters as a zip."""
-    request.max_content_length = MAX_REGISTER_BYTES
     form = RegisterForm(prefix="register")
     if not form.validate():
         return show_voting(round_id, register_form=form, status=422)

@@ -27,6 +27,8 @@ def upload(user: ConsoleUser, round_id: str, text: str) -> Any:
         content_type="multipart/form-data")
     answer.get_data()
     answer.close()
+    # The test client spools a large multipart body to a temporary file that it leaves open.
+    answer.request.environ["wsgi.input"].close()
     return answer
 
 
@@ -102,6 +104,23 @@ def test_an_official_sets_who_may_votes_uploads_the_register_and_replaces_a_lost
     for figure in ("<dd>3</dd>", "<dd>1</dd>", "33.33%"):
         assert figure in shown
     assert "Set who may vote</button>" not in shown  # rules are fixed once codes were issued
+
+
+def test_a_register_larger_than_other_forms_is_taken(
+    app: Flask, issued_tokens: dict[str, str], rounds: RoundDriver, api: ApiCalls
+):
+    driven = rounds.to("voting", codes=1)
+    anna = signed_in(app, issued_tokens["official"])
+    assert anna.post(f"/console/rounds/{driven.round_id}/eligibility",
+                     RULES_FORM).status_code == 303
+    outside = [f"B-{n:06d};1970-01-01;1099ZZ;{n % 300 + 1};;Bewoner {n};Weg;Amsterdam"
+               for n in range(20_000)]
+    text = "\n".join([HEADER, *outside, PEOPLE[0]])
+    assert len(text.encode()) > app.config["MAX_CONTENT_LENGTH"]
+    letters = upload(anna, driven.round_id, text)
+    assert letters.status_code == 201
+    assert (letters.headers["X-Register-Rows"], letters.headers["X-Register-Enrolled"]) == (
+        "20001", "1")
 
 
 def test_paper_ballots_need_a_second_official_and_a_discard_needs_a_reason(
