@@ -8,6 +8,7 @@ import sqlalchemy as sa
 from projections.audit_trail import AuditTrailProjection
 from projections.ballots import BallotsProjection
 from projections.ledger import LedgerProjection
+from projections.paper_batches import PaperBatchesProjection
 from projections.payouts import PayoutsProjection
 from projections.places import PlacesProjection
 from projections.proposals import ProposalsProjection
@@ -24,6 +25,7 @@ def read_models() -> list[ReadModel]:
         PayoutsProjection(),
         AuditTrailProjection(),
         LedgerProjection(),
+        PaperBatchesProjection(),
     ]
 
 

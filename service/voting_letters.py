@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import csv
 import io
+import tempfile
+import zipfile
 from collections.abc import Iterable
 from typing import IO, Any
 
@@ -131,3 +133,24 @@ def write_letters(
     if mail_merge is not None:
         count = write_mail_merge(staged.letters(), mail_merge, url)
     return count
+
+
+def letters_archive(app: Any, round_id: Any, staged: Any, *, base_url: str) -> IO[bytes]:
+    """A zip of letters.pdf and mail-merge.csv of a staged register's new codes, rewound.
+
+    On disk, not in memory: a large register's letters run to hundreds of megabytes. The caller
+    closes the file (a response does once sent); the staged register is closed here.
+    """
+    archive = tempfile.TemporaryFile()  # noqa: SIM115 - handed to the caller, who closes it
+    try:
+        with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as zipped:
+            for name, kind in (("letters.pdf", "pdf"), ("mail-merge.csv", "mail_merge")):
+                with zipped.open(name, "w") as member:
+                    write_letters(app, round_id, staged, base_url=base_url, **{kind: member})
+    except BaseException:
+        archive.close()
+        raise
+    finally:
+        staged.close()
+    archive.seek(0)
+    return archive

@@ -2,8 +2,6 @@
 a new code for a lost letter (officials)."""
 from __future__ import annotations
 
-import tempfile
-import zipfile
 from uuid import UUID
 
 from flask import Response, request
@@ -17,8 +15,8 @@ from service.api.common import BEARER, Blueprint, Count, StrictSchema, Text
 from service.auth import actor, caller, requires
 from service.extension import runtime
 from service.queries import rounds
-from service.voter_register import import_register
-from service.voting_letters import vote_url, write_letters
+from service.voter_register import RegisterImport, import_register
+from service.voting_letters import letters_archive, vote_url
 
 blp = Blueprint("register", __name__, url_prefix="/api/v1/rounds",
                 description="Voter registers, codes and letters")
@@ -92,30 +90,24 @@ class Register(MethodView):
         request.max_content_length = MAX_REGISTER_BYTES
         if not request.content_length:
             raise RuleViolation("send the register (CSV) as the request body", field="register")
-        app = runtime().application
-        done = import_register(app, UUID(round_id), request.stream, actor=actor())
-        # On disk, not in memory: a large register's letters run to hundreds of megabytes.
-        archive = tempfile.TemporaryFile()  # noqa: SIM115 - the response closes it once sent
-        try:
-            with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as zipped:
-                for name, kind in (("letters.pdf", "pdf"), ("mail-merge.csv", "mail_merge")):
-                    with zipped.open(name, "w") as member:
-                        write_letters(app, UUID(round_id), done.staged,
-                                      base_url=request.url_root, **{kind: member})
-        except BaseException:
-            archive.close()
-            raise
-        finally:
-            done.staged.close()
-        archive.seek(0)
-        report = done.report()
-        headers = {
-            "Content-Disposition": f'attachment; filename="letters-{round_id}.zip"',
-            **{f"X-Register-{name.replace('_', '-').title()}": str(report[name])
-               for name in ("rows", "eligible", "not_eligible", "already_enrolled", "enrolled")},
-        }
-        return Response(wrap_file(request.environ, archive), status=201,
-                        mimetype="application/zip", headers=headers, direct_passthrough=True)
+        done = import_register(runtime().application, UUID(round_id), request.stream,
+                               actor=actor())
+        return letters_response(round_id, done)
+
+
+def letters_response(round_id: str, done: RegisterImport) -> Response:
+    """The letters of an upload as a zip download, with its counts in X-Register-* headers."""
+    archive = letters_archive(runtime().application, UUID(round_id), done.staged,
+                              base_url=request.url_root)
+    report = done.report()
+    headers = {
+        "Content-Disposition": f'attachment; filename="letters-{round_id}.zip"',
+        "Cache-Control": "no-store",
+        **{f"X-Register-{name.replace('_', '-').title()}": str(report[name])
+           for name in ("rows", "eligible", "not_eligible", "already_enrolled", "enrolled")},
+    }
+    return Response(wrap_file(request.environ, archive), status=201,
+                    mimetype="application/zip", headers=headers, direct_passthrough=True)
 
 
 @blp.route("/<id:round_id>/register/reissue")

@@ -243,6 +243,18 @@ class PaperBatchOut(StrictSchema):
     ballots = fields.Integer()
 
 
+class PaperBatchRowOut(StrictSchema):
+    batch_id = fields.String()
+    round_id = fields.String()
+    ballots = fields.Integer()
+    status = fields.String(metadata={"description": "entered, confirmed or discarded"})
+    entered_by = fields.String()
+    entered_at = fields.String()
+    decided_by = fields.String(allow_none=True, metadata={"description": "confirmed or discarded by"})
+    decided_at = fields.String(allow_none=True)
+    reason = fields.String(allow_none=True, metadata={"description": "why it was discarded"})
+
+
 class DiscardIn(StrictSchema):
     reason = Text(required=True, validate=validate.Length(min=1, max=500))
 
@@ -262,6 +274,13 @@ class PaperBatches(MethodView):
         )
         return {"round_id": round_id, "batch_id": str(batch_id), "status": "entered",
                 "ballots": len(papers)}
+
+    @requires("official", "auditor")
+    @blp.response(200, PaperBatchRowOut(many=True))
+    @blp.doc(security=BEARER)
+    def get(self, round_id):
+        """The round's batches: counts and who entered, confirmed or discarded (no choices)."""
+        return voting.list_paper_batches(runtime(), caller(), round_id)
 
 
 @blp.route("/<id:round_id>/paper-batches/<id:batch_id>/confirm")

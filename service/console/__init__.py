@@ -15,6 +15,8 @@ from flask import Flask, Response, request
 
 from service.console.audit import blp as audit
 from service.console.money import blp as money
+from service.console.paper_ballots import blp as paper_ballots
+from service.console.privacy import blp as privacy
 from service.console.review import blp as review
 from service.console.rounds import blp as rounds
 from service.console.setup import blp as setup
@@ -24,7 +26,8 @@ from service.console.single_sign_on import init_app as init_single_sign_on
 from service.console.tokens import blp as tokens
 from service.console.voting import blp as voting
 
-CONSOLE_BLUEPRINTS = (sign_in, rounds, review, setup, voting, money, audit, tokens)
+CONSOLE_BLUEPRINTS = (sign_in, rounds, review, setup, voting, money, audit, tokens, privacy,
+                      paper_ballots)
 
 
 def in_console() -> bool:

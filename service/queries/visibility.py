@@ -28,6 +28,7 @@ TOKEN_READERS = ("admin",)
 # The ledger names payees and the paying account; batches carry IBANs.
 LEDGER_READERS = ("official", "auditor")
 PAYMENT_BATCH_READERS = ("official", "auditor")
+PAPER_BATCH_READERS = ("official", "auditor")
 PAYING_ACCOUNT_READERS = ("official", "auditor")
 
 # The proposals that reached the ballot, whatever the vote made of them.

@@ -10,7 +10,7 @@ from domain.ballot import RECEIPT_SCHEME
 from domain.canonical_event import canonical_document
 from domain.errors import Conflict, NotFound
 from domain.round_result import ballot_digest
-from projections import ballots
+from projections import ballots, paper_batches
 from service import checkpoints
 from service.merkle_store import leaf_at_notification
 from service.principal import RESIDENT_ROLE, Principal
@@ -65,6 +65,14 @@ def turnout(rt: Runtime, principal: Principal, round_id: str) -> dict[str, Any]:
         "eligible": eligible, "voted": voted, "codes_issued": budget_round["codes_issued"],
         "turnout_percent": None if not eligible else round(100 * voted / eligible, 2),
     }
+
+
+def list_paper_batches(rt: Runtime, principal: Principal, round_id: str) -> list[dict[str, Any]]:
+    """A round's batches of paper ballots: counts, who entered and who confirmed or discarded."""
+    principal.require(*visibility.PAPER_BATCH_READERS)
+    with rt.reading() as conn:
+        round_in(conn, round_id)
+        return paper_batches.list_paper_batches(conn, round_id)
 
 
 def published_ballots(

@@ -6,12 +6,16 @@ import uuid
 
 import jsonschema_rs
 
+from service.console import CONSOLE_BLUEPRINTS
 from service.pages import PAGE_BLUEPRINTS
 from service.runtime import Runtime
 
-READ_MODELS = {"audit_trail", "ballots", "ledger", "payouts", "places", "proposals", "rounds"}
+READ_MODELS = {
+    "audit_trail", "ballots", "ledger", "paper_batches", "payouts", "places", "proposals", "rounds",
+}
 UNDOCUMENTED = {"static", "api-docs.openapi_json"}
-PAGES = {blueprint.name for blueprint in PAGE_BLUEPRINTS}  # HTML for people, not API
+# HTML for people, not API
+PAGES = {blueprint.name for blueprint in (*PAGE_BLUEPRINTS, *CONSOLE_BLUEPRINTS)}
 
 
 def test_healthz_reports_the_store_and_each_read_models_lag(api, rounds, backend):

@@ -6,7 +6,7 @@ with four eyes (requested with the keyboard, the IBAN checked as it is typed), t
 statement, completion and closing, entirely in the console; an auditor then reads its events.
 The round's events equal those of the same round run through the JSON API. Every console page
 passes axe-core's WCAG 2.1 A/AA rules, in English along the way and in Dutch afterwards; an
-administrator's token page too.
+administrator's token and erasure pages too.
 """
 from __future__ import annotations
 
@@ -153,6 +153,15 @@ def test_two_officials_run_a_round_in_the_console(
     anna.open(f"/console/rounds/{round_id}/voting")
     assert "3" in page.locator(".facts").inner_text()
     anna.check("console-voting")
+    page.fill("#eligibility-minimum_age", "16")
+    page.fill("#eligibility-reference_date", "2026-05-01")
+    page.fill("#eligibility-postcodes", "1091")
+    click(page, "Preview the rules")
+    assert "16 or older" in page.locator("#preview").inner_text()
+    anna.check("console-voting-preview")
+    anna.open(f"/console/rounds/{round_id}/paper-ballots")
+    anna.check("console-paper-ballots")
+    anna.open(f"/console/rounds/{round_id}/voting")
     click(page, "Close voting")
 
     # the tally: recorded by one official, confirmed by another
@@ -238,6 +247,7 @@ def test_two_officials_run_a_round_in_the_console(
         "console-review-decided": f"/console/rounds/{round_id}/review",
         "console-review-proposal": f"/console/proposals/{ids[0]}/review",
         "console-voting": f"/console/rounds/{round_id}/voting",
+        "console-paper-ballots": f"/console/rounds/{round_id}/paper-ballots",
         "console-decision-confirmed": f"/console/rounds/{round_id}/decision",
         "console-money-closed": f"/console/rounds/{round_id}/money",
         "console-deposit": f"/console/rounds/{by_api}/deposit",
@@ -258,3 +268,5 @@ def test_two_officials_run_a_round_in_the_console(
         bram.open("/console/tokens", lang=lang)
         assert "demo-anna" in second_page.locator("table").inner_text()
         bram.check("console-tokens")
+        bram.open("/console/privacy", lang=lang)
+        bram.check("console-erasure")

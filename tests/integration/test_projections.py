@@ -296,9 +296,22 @@ def test_audit_trail_has_every_event_but_the_ballots(runtime: Runtime, demo: Dem
 # -- rebuilding --------------------------------------------------------------------------------
 
 
+def paper_batches_in(app: Any, round_id: UUID) -> None:
+    """A confirmed and a discarded batch of paper ballots, which the demo has none of."""
+    choice = {next(iter(app.get_round(round_id).ballot_costs)): 1}
+    for serial, confirmed in (("P-1", True), ("P-2", False)):
+        batch = app.enter_paper_ballots(
+            round_id, [{"serial": serial, "choices": choice}], actor="official:anna")
+        if confirmed:
+            app.confirm_paper_ballots(round_id, batch, actor="official:bram")
+        else:
+            app.discard_paper_ballots(round_id, batch, reason="wrong box", actor="official:bram")
+
+
 def test_rebuild_reproduces_identical_rows_in_every_table(
     runtime: Runtime, demo: DemoResult, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    paper_batches_in(runtime.application, demo.voting_round_id)
     runtime.projector.catch_up()
     caught_up = dump_read_models(runtime.engine)
     assert caught_up.pop("projection_failures") == []
