@@ -11,7 +11,7 @@ from werkzeug.wsgi import wrap_file
 
 from domain.eligibility import MAX_AREA_ENTRIES, MAX_MINIMUM_AGE
 from domain.errors import RuleViolation
-from service.api.common import BEARER, Blueprint, Count, StrictSchema, Text
+from service.api.common import BEARER, Blueprint, Count, Pattern, StrictSchema, Text
 from service.auth import actor, caller, requires
 from service.extension import runtime
 from service.queries import rounds
@@ -25,12 +25,18 @@ blp = Blueprint("register", __name__, url_prefix="/api/v1/rounds",
 MAX_REGISTER_BYTES = 500_000_000
 
 
+# The shape of an area entry; that a range does not run backwards is checked by the domain.
+POSTCODE_ENTRY = r"^[1-9][0-9]{3} ?([A-Za-z]{2})?( ?- ?[1-9][0-9]{3} ?([A-Za-z]{2})?)?$"
+
+
 class EligibilityIn(StrictSchema):
     minimum_age = Count(required=True, minimum=0, maximum=MAX_MINIMUM_AGE)
     reference_date = fields.Date(required=True,
                                  metadata={"description": "age is counted on this day"})
     postcodes = fields.List(
-        Text(validate=validate.Length(min=4, max=15)), required=True,
+        Text(validate=[validate.Length(min=4, max=15), Pattern(POSTCODE_ENTRY, error=(
+            "not a postcode (1091AB), a postcode number (1091) or a range of them (1091-1094)"
+        ))]), required=True,
         validate=validate.Length(min=1, max=MAX_AREA_ENTRIES),
         metadata={"description": "1091AB, 1091 (all its letters), 1091-1094, 1091AA-1091GZ"},
     )
@@ -82,7 +88,7 @@ class Register(MethodView):
         "description": "the register as CSV (columns in docs/privacy.md; `;` or `,`, UTF-8 or "
                        "Latin-1): every line is checked, and nothing is issued unless all "
                        "are valid",
-        "content": {"text/csv": {"schema": {"type": "string", "format": "binary"}}},
+        "content": {"text/csv": {"schema": {"type": "string", "format": "binary", "minLength": 1}}},
     })
     def post(self, round_id):
         """Upload a voter register: a zip with the letters (PDF) and the mail-merge CSV of every
