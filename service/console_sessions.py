@@ -7,7 +7,6 @@ cookie is worth nothing afterwards.
 """
 from __future__ import annotations
 
-import hashlib
 import secrets
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -15,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 import sqlalchemy as sa
 
 from service.principal import Principal
-from service.token_store import api_tokens, principal_for, token_metadata
+from service.token_store import api_tokens, principal_for, secret_hash, token_metadata
 
 SESSION_LIFETIME = timedelta(hours=8)
 
@@ -33,10 +32,6 @@ console_sessions = sa.Table(
     sa.Column("expires_at", sa.String(40), nullable=False),
     sa.Column("ended_at", sa.String(40)),
 )
-
-
-def _hash(secret: str) -> str:
-    return hashlib.sha256(secret.encode()).hexdigest()
 
 
 def _now() -> datetime:
@@ -68,7 +63,7 @@ def _open(
     now = _now()
     with engine.begin() as conn:
         conn.execute(sa.insert(console_sessions).values(
-            session_id=str(uuid.uuid4()), secret_hash=_hash(secret), name=principal.name,
+            session_id=str(uuid.uuid4()), secret_hash=secret_hash(secret), name=principal.name,
             role=principal.role, token_name=token_name, signed_in_with=signed_in_with,
             created_at=_stamp(now), expires_at=_stamp(now + SESSION_LIFETIME),
         ))
@@ -84,7 +79,7 @@ def principal_of_session(engine: sa.Engine, secret: str) -> Principal | None:
         row = conn.execute(
             sa.select(console_sessions.c.name, console_sessions.c.role)
             .where(
-                console_sessions.c.secret_hash == _hash(secret),
+                console_sessions.c.secret_hash == secret_hash(secret),
                 console_sessions.c.ended_at.is_(None),
                 console_sessions.c.expires_at > _stamp(_now()),
                 sa.or_(console_sessions.c.token_name.is_(None), token_active),
@@ -98,7 +93,7 @@ def end_session(engine: sa.Engine, secret: str) -> None:
     with engine.begin() as conn:
         conn.execute(
             sa.update(console_sessions)
-            .where(console_sessions.c.secret_hash == _hash(secret),
+            .where(console_sessions.c.secret_hash == secret_hash(secret),
                    console_sessions.c.ended_at.is_(None))
             .values(ended_at=_stamp(_now()))
         )

@@ -30,8 +30,9 @@ api_tokens = sa.Table(
 )
 
 
-def _hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
+def secret_hash(secret: str) -> str:
+    """What is kept of a token or a console session's secret: its SHA-256, never the secret."""
+    return hashlib.sha256(secret.encode()).hexdigest()
 
 
 def create_token(engine: sa.Engine, *, name: str, role: str, created_by: str) -> dict[str, Any]:
@@ -47,7 +48,7 @@ def create_token(engine: sa.Engine, *, name: str, role: str, created_by: str) ->
         "token_id": str(uuid.uuid4()),
         "name": name,
         "role": role,
-        "token_hash": _hash(token),
+        "token_hash": secret_hash(token),
         "created_at": datetime.now(UTC).isoformat(),
         "created_by": created_by,
     }
@@ -89,6 +90,6 @@ def principal_for(engine: sa.Engine, token: str) -> Principal | None:
     with engine.connect() as conn:
         row = conn.execute(
             sa.select(api_tokens.c.name, api_tokens.c.role)
-            .where(api_tokens.c.token_hash == _hash(token), api_tokens.c.revoked_at.is_(None))
+            .where(api_tokens.c.token_hash == secret_hash(token), api_tokens.c.revoked_at.is_(None))
         ).first()
     return Principal(row.name, row.role) if row else None

@@ -7,7 +7,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from domain.personal_data import ERASED, SEALED_PREFIX
+from domain.personal_data import SEALED_PREFIX
 from projections import audit_trail, proposals, rounds
 from projections.audit_trail import PERSONAL_FIELDS
 from service.audit_export import BALLOT_TOPICS, round_of_ballot
@@ -58,13 +58,12 @@ def _mark_erased(rt: Runtime, events: list[dict[str, Any]]) -> None:
                     if isinstance(value, str) and value.startswith(SEALED_PREFIX)}
         for event in events if isinstance(event["state"], dict)
     }
-    with rt.engine.connect() as conn:
-        opened = rt.personal_data.open_all(
-            conn, (value for fields in sealed.values() for value in fields.values())
-        )
+    erased = rt.personal_data.erased(
+        value for fields in sealed.values() for value in fields.values()
+    )
     for event in events:
         fields = sealed.get(id(event), {})
-        event["erased"] = sorted(name for name, value in fields.items() if opened[value] == ERASED)
+        event["erased"] = sorted(name for name, value in fields.items() if value in erased)
 
 
 def event_log(
